@@ -1,0 +1,1 @@
+"""One module per ``symderiv`` subcommand; see :mod:`symderiv.cli`."""
