@@ -1,0 +1,131 @@
+"""SymPy's SciPy/NumPy printer, tuned for kernels.
+
+Differences from :class:`sympy.printing.numpy.SciPyPrinter`:
+
+* ``Piecewise`` and :class:`Where` print as nested ``numpy.where`` (a
+  branch-free blend: both sides are evaluated, each on arguments where it is
+  finite), not ``numpy.select``.
+* ``Max``/``Min`` print as ``numpy.maximum``/``numpy.minimum`` (elementwise,
+  NaN-propagating), not ``amax`` of a stacked array.
+* Non-integer numbers print as correctly rounded float literals, so
+  ``sqrt(2)/sqrt(pi)`` costs nothing at run time and is exact to 1/2 ULP.
+* Small integer powers print as products or quotients (``x**-2`` as
+  ``1/(x*x)``), which NumPy runs without calling ``pow``.
+
+>>> from symderiv.catalogue import z
+>>> from sympy import Max, sqrt, pi, exp
+>>> KernelPrinter().doprint(Max(z, 0) + sqrt(2 / pi) * exp(-z))
+'numpy.maximum(0, z) + 0.7978845608028654*numpy.exp(-z)'
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy import Function, Piecewise
+from sympy.printing.numpy import SciPyPrinter
+
+__all__ = ["Equal", "IsNan", "KernelPrinter", "Where"]
+
+
+class Where(Function):
+    """``Where(cond, a, b)``: a where cond holds, else b (printed as ``numpy.where``)."""
+
+    nargs = 3
+
+
+class Equal(Function):
+    """``Equal(x, v)``: x == v elementwise (printed as ``numpy.equal``; SymPy's Eq would evaluate)."""
+
+    nargs = 2
+
+
+class IsNan(Function):
+    """``IsNan(x)``: printed as ``numpy.isnan``."""
+
+    nargs = 1
+
+
+class KernelPrinter(SciPyPrinter):
+    """Prints one expression as NumPy (and ``scipy.special``) code."""
+
+    def __init__(self, settings=None):
+        super().__init__({"fully_qualified_modules": True, **(settings or {})})
+
+    def _print_Where(self, expr):
+        cond, a, b = expr.args
+        return f"numpy.where({self._print(cond)}, {self._print(a)}, {self._print(b)})"
+
+    def _print_Equal(self, expr):
+        return f"numpy.equal({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_IsNan(self, expr):
+        return f"numpy.isnan({self._print(expr.args[0])})"
+
+    def _print_Piecewise(self, expr):
+        *pairs, (last, cond) = expr.args
+        if cond != sympy.true:
+            raise ValueError("a kernel Piecewise needs a final (value, True) branch")
+        out = self._print(last)
+        for value, c in reversed(pairs):
+            out = f"numpy.where({self._print(c)}, {self._print(value)}, {out})"
+        return out
+
+    def _minmax(self, expr, fn):
+        args = [self._print(a) for a in expr.args]
+        out = args[0]
+        for a in args[1:]:
+            out = f"numpy.{fn}({out}, {a})"
+        return out
+
+    def _print_Max(self, expr):
+        return self._minmax(expr, "maximum")
+
+    def _print_Min(self, expr):
+        return self._minmax(expr, "minimum")
+
+    def _print_Erfc(self, expr):
+        return f"scipy.special.erfc({self._print(expr.args[0])})"
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_Rational(self, expr):
+        return repr(float(expr))
+
+    def _print_Half(self, expr):
+        return "0.5"
+
+    def _print_NumberSymbol(self, expr):
+        return repr(float(expr))
+
+    _print_Pi = _print_NumberSymbol
+    _print_Exp1 = _print_NumberSymbol
+
+    def _print_Mul(self, expr):
+        num, rest = expr.as_coeff_Mul()
+        if expr.is_number and not expr.is_Integer:
+            return repr(float(expr))
+        if num.is_Rational and abs(num.p) == 1 and num.q > 1 and not rest.is_number:
+            # x/6 is correctly rounded; x*0.16666666666666666 is not
+            sign = "-" if num.p < 0 else ""
+            return f"{sign}({self._print(rest)})/{num.q}"
+        # a product of a number by numeric factors: fold them into one literal
+        numeric = [f for f in sympy.Mul.make_args(rest) if f.is_number]
+        if numeric and len(numeric) < len(sympy.Mul.make_args(rest)):
+            coeff = num * sympy.Mul(*numeric)
+            others = sympy.Mul(*[f for f in sympy.Mul.make_args(rest) if not f.is_number])
+            return self._print(sympy.Mul(sympy.Float(coeff.evalf(30), 30), others, evaluate=False)) \
+                if coeff != 1 else self._print(others)
+        return super()._print_Mul(expr)
+
+    def _print_Pow(self, expr, rational=False):
+        base, e = expr.args
+        if expr.is_number:
+            return repr(float(expr))
+        if e.is_Integer and 2 <= abs(int(e)) <= 4:
+            b = self.parenthesize(base, sympy.printing.precedence.PRECEDENCE["Mul"])
+            prod = "*".join([b] * abs(int(e)))
+            return f"({prod})" if e > 0 else f"(1/({prod}))"
+        if e == -1:
+            return f"(1/{self.parenthesize(base, sympy.printing.precedence.PRECEDENCE['Mul'])})"
+        return super()._print_Pow(expr, rational=rational)
