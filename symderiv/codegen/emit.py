@@ -35,7 +35,7 @@ from .. import calculus
 from ..catalogue import Activation, a, all_activations, get, z
 from ..errors import SymderivError
 from .printer import Equal, IsNan, KernelPrinter, Where
-from .rewrites import elementary, postprocess, stable, to_primitives
+from .rewrites import postprocess, stable, to_primitives
 
 __all__ = [
     "HEADER_MARK",
@@ -193,6 +193,30 @@ def _evaluate(expr: Expr, act: Activation, values) -> list[float]:
     return list(numpy.broadcast_to(numpy.asarray(r, dtype=float), (len(values),)))
 
 
+def _saturation(f: Expr, lim: Expr, sign: int) -> int | None:
+    """A power of two T beyond which f (at default parameters) equals its limit in float64."""
+    import mpmath
+
+    if not lim.is_finite:
+        return None
+    from ..accuracy import _stable_eval  # mpmath with enough digits to survive cancellation
+
+    fn = sympy.lambdify(z, f, modules="mpmath")
+    target = mpmath.mpf(float(lim))
+    with mpmath.workdps(60):
+        for k in range(3, 1024):
+            ok = True
+            for j in range(4):
+                v = _stable_eval(fn, float(sign * 2 ** (k + j)))
+                err = abs(v - target)
+                if not (err <= mpmath.mpf(2) ** -60 * abs(target) or err < mpmath.mpf("1e-330")):
+                    ok = False
+                    break
+            if ok:
+                return 2**k
+    return None
+
+
 def _fix_special(act: Activation, pieces, order: int, expr: Expr) -> Expr:
     """Patch ±inf (to the limits) and NaN (to NaN) where the printed blend gets them wrong.
 
@@ -201,8 +225,22 @@ def _fix_special(act: Activation, pieces, order: int, expr: Expr) -> Expr:
     """
     import math
 
-    got = _evaluate(expr, act, [math.inf, -math.inf, math.nan])
     defaults = act.defaults()
+    huge = 1.7e308
+    got = _evaluate(expr, act, [huge, -huge])
+    for value, piece, sign in ((got[0], pieces[-1], 1), (got[1], pieces[0], -1)):
+        f = sympy.diff(piece.expr, z, order)
+        lim = sympy.limit(f, z, sign * oo)
+        if math.isfinite(value) or (math.isinf(value) and not lim.is_finite):
+            continue
+        # e.g. gelu'' = (z^2 - 2) exp(-z^2/2) is inf * 0 there: evaluate at z clipped to where
+        # the function has reached its (finite) limit
+        bound = _saturation(f.subs(defaults), lim.subs(defaults), sign)
+        if bound is None:
+            raise SymderivError(f"{act.name}: order {order} kernel is not finite at {sign * huge}")
+        clip = sympy.Min(z, bound) if sign > 0 else sympy.Max(z, -bound)
+        expr = expr.subs(z, clip)
+    got = _evaluate(expr, act, [math.inf, -math.inf, math.nan])
     for value, piece, point in ((got[0], pieces[-1], oo), (got[1], pieces[0], -oo)):
         lim = sympy.limit(sympy.diff(piece.expr, z, order), z, point)
         want = complex(lim.subs(defaults).evalf()) if lim.is_finite or lim.subs(defaults).is_finite else \
@@ -309,9 +347,9 @@ def render_module(kernel: Kernel) -> str:
         out.append("import scipy.special")
     out += ["", "from ._runtime import apply", "", ""]
     for b in bodies:
-        out += b + ["", ""]
+        out += [*b, "", ""]
     call_args = f"{{{', '.join(f'{p.name!r}: float({p.name})' for p in act.params)}}}"
-    for k, suffix in enumerate(SUFFIXES):
+    for suffix in SUFFIXES:
         out += [
             f"def {n}{suffix}(z, *{sig}, out=None):",
             f'    """{_DOC[suffix]} for {n}, elementwise.{pdoc}"""',

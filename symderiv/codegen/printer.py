@@ -21,7 +21,7 @@ Differences from :class:`sympy.printing.numpy.SciPyPrinter`:
 from __future__ import annotations
 
 import sympy
-from sympy import Function, Piecewise
+from sympy import Function
 from sympy.printing.numpy import SciPyPrinter
 
 __all__ = ["Equal", "IsNan", "KernelPrinter", "Where"]
@@ -62,9 +62,9 @@ class KernelPrinter(SciPyPrinter):
         return f"numpy.isnan({self._print(expr.args[0])})"
 
     def _print_Piecewise(self, expr):
-        *pairs, (last, cond) = expr.args
-        if cond != sympy.true:
-            raise ValueError("a kernel Piecewise needs a final (value, True) branch")
+        # kernel Piecewises come from stable forms, whose conditions are exhaustive: the last
+        # branch is the fallback even where SymPy rewrote its condition
+        *pairs, (last, _cond) = expr.args
         out = self._print(last)
         for value, c in reversed(pairs):
             out = f"numpy.where({self._print(c)}, {self._print(value)}, {out})"
@@ -102,20 +102,25 @@ class KernelPrinter(SciPyPrinter):
     _print_Exp1 = _print_NumberSymbol
 
     def _print_Mul(self, expr):
-        num, rest = expr.as_coeff_Mul()
         if expr.is_number and not expr.is_Integer:
             return repr(float(expr))
-        if num.is_Rational and abs(num.p) == 1 and num.q > 1 and not rest.is_number:
+        num, rest = expr.as_coeff_Mul()
+        factors = sympy.Mul.make_args(rest)
+        numeric = [f for f in factors if f.is_number]
+        if numeric:
+            # fold every numeric factor into one correctly rounded literal (sqrt(2)*z/2 -> 0.707...*z:
+            # one rounding, and no overflow of sqrt(2)*z before the halving)
+            coeff = num * sympy.Mul(*numeric)
+            others = sympy.Mul(*[f for f in factors if not f.is_number])
+            if coeff == 1:
+                return self._print(others)
+            if coeff == -1:
+                return "-" + self.parenthesize(others, sympy.printing.precedence.PRECEDENCE["Mul"])
+            return f"{float(coeff.evalf(30))!r}*{self.parenthesize(others, sympy.printing.precedence.PRECEDENCE['Mul'])}"
+        if num.is_Rational and abs(num.p) == 1 and num.q > 1:
             # x/6 is correctly rounded; x*0.16666666666666666 is not
             sign = "-" if num.p < 0 else ""
             return f"{sign}({self._print(rest)})/{num.q}"
-        # a product of a number by numeric factors: fold them into one literal
-        numeric = [f for f in sympy.Mul.make_args(rest) if f.is_number]
-        if numeric and len(numeric) < len(sympy.Mul.make_args(rest)):
-            coeff = num * sympy.Mul(*numeric)
-            others = sympy.Mul(*[f for f in sympy.Mul.make_args(rest) if not f.is_number])
-            return self._print(sympy.Mul(sympy.Float(coeff.evalf(30), 30), others, evaluate=False)) \
-                if coeff != 1 else self._print(others)
         return super()._print_Mul(expr)
 
     def _print_Pow(self, expr, rational=False):

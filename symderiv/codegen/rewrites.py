@@ -33,8 +33,8 @@ from ..catalogue import z
 
 __all__ = [
     "PRIMITIVES",
-    "Erfc",
     "RULES",
+    "Erfc",
     "Primitive",
     "Rule",
     "Sech2",
