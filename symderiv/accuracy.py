@@ -104,7 +104,20 @@ def ulp_error(got: float, want: mpmath.mpf) -> float:
 
 
 def _mp(expr: sympy.Expr, var: sympy.Symbol = z):
-    return sympy.lambdify(var, expr, modules="mpmath")
+    # erf(x) = erfc(-x) - 1 (kept unevaluated): mpmath's erfc has full relative precision in the tail,
+    # where 1 + erf(x) would need ~x^2/2.3 digits to survive its cancellation
+    expr = expr.replace(sympy.erf, lambda x: sympy.erfc(-x, evaluate=False) - 1)
+    return sympy.lambdify(var, expr, modules=[{"erfc": _erfc}, "mpmath"])
+
+
+def _erfc(x):
+    """mpmath's erfc, which overflows internally beyond ~1e15: there e^(-x^2)/(x sqrt(pi)) is exact
+    to a relative 1/(2x^2) (and underflows any float anyway)."""
+    if abs(x) < 1e8:
+        return mpmath.erfc(x)
+    if x < 0:
+        return mpmath.mpf(2)
+    return mpmath.exp(-x * x) / (x * mpmath.sqrt(mpmath.pi))
 
 
 def _stable_eval(fn, x: float, quadratic: bool = False) -> mpmath.mpf:
@@ -124,13 +137,15 @@ def _stable_eval(fn, x: float, quadratic: bool = False) -> mpmath.mpf:
         with mpmath.workdps(dps):
             try:
                 val = fn(mpmath.mpf(x))
+                if val is None:  # a Piecewise over open intervals, at a breakpoint
+                    return mpmath.nan
                 val = mpmath.mpf(val) if not isinstance(val, mpmath.mpc) else mpmath.mpf(val.real)
             except (ZeroDivisionError, ValueError, OverflowError):
                 val = mpmath.nan
         if prev is not None:
             if (mpmath.isnan(val) and mpmath.isnan(prev)) or (val == prev == 0 and dps >= _MAX_DPS):
                 return val
-            if not mpmath.isnan(val) and not mpmath.isnan(prev) and \
+            if val != 0 and not mpmath.isnan(val) and not mpmath.isnan(prev) and \
                     abs(val - prev) <= abs(val) * mpmath.mpf(2) ** -80:
                 return +val
             if dps >= _MAX_DPS:
@@ -172,7 +187,7 @@ def _reference_parts(name: str, kind: str) -> _Reference:
             rule = next((v for k, v in conv.items() if sympy.simplify(k - b) == 0), "mid")
             value = {"left": left, "right": right}.get(rule, (left + right) / 2)
         points.append((float(b), sympy.Float(value, 60)))
-    return _Reference((_mp(f), _mp(fprime)), f.has(sympy.erf), tuple(points))
+    return _Reference((_mp(f), _mp(fprime)), False, tuple(points))
 
 
 def reference(name: str, kind: str, x: float) -> mpmath.mpf:
@@ -291,9 +306,13 @@ def aform_errors(name: str, points: np.ndarray | None = None) -> Result | None:
     pts = grid("test") if points is None else points
     avals = np.unique(_kernel(act.name, "value")(pts))
     avals = avals[np.isfinite(avals)]
-    got = fn(avals)
     f = _mp(form, a)
     refs = [_stable_eval(f, float(x)) for x in avals]
+    # the a-form is a formula over open intervals: where it has no value (a at a kink's image), the
+    # kernel follows the convention, measured by the grad tests instead
+    keep = [i for i, r in enumerate(refs) if not mpmath.isnan(r)]
+    avals, refs = avals[keep], [refs[i] for i in keep]
+    got = fn(avals)
     errs = np.array([ulp_error(g, r) for g, r in zip(got, refs, strict=True)])
     i = int(np.argmax(errs))
     return Result(f"{act.name}_grad_from_output", float(errs[i]), float(avals[i]), math.nan, 4.0,

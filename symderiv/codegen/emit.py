@@ -176,7 +176,7 @@ def kernels_for(act: Activation) -> Kernel:
             rules.append((side, sympy.simplify(value) if value is not None else (left + right) / 2))
         blended = _blend(pieces, formulas, rules)
         orders.append(_fix_special(act, pieces, order, blended))
-    return Kernel(act, tuple(orders), _aform(act))
+    return Kernel(act, tuple(orders), _rewrite_aform(d.aform))
 
 
 def _evaluate(expr: Expr, act: Activation, values) -> list[float]:
@@ -270,17 +270,19 @@ def _point_value(act: Activation, b: Expr, order_at) -> Expr:
     return sympy.simplify(at)
 
 
-def _aform(act: Activation) -> Expr | None:
-    try:
-        from .. import aform as aform_module  # written by the proofs work; optional
-    except ImportError:
-        return None
-    form, _note = aform_module.aform(act.expr, {})
+def _rewrite_aform(form: Expr | None) -> Expr | None:
+    """The a-form from derive() (present when symderiv.aform is), through the rewrite table."""
     if form is None:
         return None
     from .rewrites import _fixed_point
 
     return _fixed_point(calculus.to_piecewise(form))
+
+
+def _aform(act: Activation) -> Expr | None:
+    from ..derivation import derive
+
+    return _rewrite_aform(derive(act).aform)
 
 
 # ---------------------------------------------------------------------------- printing
@@ -476,29 +478,42 @@ def render_all(names: Iterable[str] | None = None) -> dict[str, str]:
         "",
     ]
     all_names: list[str] = []
-    kernels = {}
-    for act in everything:
-        if names is not None and act not in acts:
-            continue
-        kernels[act.name] = kernels_for(act)
+    wanted = [act.name for act in everything if names is None or act in acts]
+    rendered = dict(_map(_render_one, wanted))
     for act in everything:
         base = [f"{act.name}{s}" for s in SUFFIXES] + [f"{act.name}_value_and_grad"]
-        if _aform_exists(act, kernels):
+        has_aform = rendered[act.name][1] if act.name in rendered else _aform(act) is not None
+        if has_aform:
             base.append(f"{act.name}_grad_from_output")
         init_lines.append(f"from .{act.name} import {', '.join(base)}")
         all_names += base
     init_lines += ["", "__all__ = ["] + [f"    {n!r}," for n in all_names] + ["]"]
     files["__init__.py"] = _with_header("\n".join(init_lines) + "\n", "the whole catalogue", __version__)
     files["_runtime.py"] = _with_header(RUNTIME, "symderiv.codegen.emit.RUNTIME", __version__)
-    for name, kernel in kernels.items():
-        files[f"{name}.py"] = _with_header(render_module(kernel), f"catalogue entry {name!r}", __version__)
+    for name in wanted:
+        files[f"{name}.py"] = _with_header(rendered[name][0], f"catalogue entry {name!r}", __version__)
     return files
 
 
-def _aform_exists(act: Activation, kernels: dict[str, Kernel]) -> bool:
-    if act.name in kernels:
-        return kernels[act.name].aform is not None
-    return _aform(act) is not None
+def _render_one(name: str) -> tuple[str, tuple[str, bool]]:
+    kernel = kernels_for(get(name))
+    return name, (render_module(kernel), kernel.aform is not None)
+
+
+def _map(fn, items: list[str]):
+    """``map`` over worker processes when there is enough work (the output does not depend on it)."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if workers < 2 or len(items) < 4:
+        return [fn(x) for x in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # heaviest first, so the two workers finish together
+    order = sorted(items, key=lambda n: -len(str(get(n).expr)))
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        done = dict(pool.map(fn, order))
+    return [(n, done[n]) for n in items]
 
 
 def _with_header(body: str, source: str, version: str) -> str:

@@ -83,6 +83,11 @@ class KernelPrinter(SciPyPrinter):
     def _print_Min(self, expr):
         return self._minmax(expr, "minimum")
 
+    def _print_Heaviside(self, expr):
+        # a float 0/1 (NaN for NaN) in one cheap pass: unlike numpy.where over a random mask
+        x, h0 = expr.args
+        return f"numpy.heaviside({self._print(x)}, {self._print(h0)})"
+
     def _print_Erfc(self, expr):
         return f"scipy.special.erfc({self._print(expr.args[0])})"
 

@@ -52,6 +52,7 @@ __all__ = [
 
 _x = Wild("x", properties=[lambda e: not e.is_number])
 _v = Wild("v", properties=[lambda e: e.is_Symbol])
+_sq = Wild("sq", properties=[lambda e: any(isinstance(f, sympy.Pow) and f.exp == 2 for f in sympy.Mul.make_args(e))])
 _c = Wild("c", exclude=[z], properties=[lambda e: e.is_positive is True])
 _k = Wild("k", exclude=[z], properties=[lambda e: e.is_positive is True])
 
@@ -77,7 +78,10 @@ def _em(x: Expr) -> Expr:
 
 
 class Sigmoid(Primitive):
-    """1/(1 + exp(-x)), as a blend of 1/(1+e) and e/(1+e) with e = exp(-|x|)."""
+    """1/(1 + exp(-x)) = max(e, H(x))/(1 + e) with e = exp(-|x|) and H(x) = 1 for x >= 0, else 0.
+
+    A branch-free blend of 1/(1+e) (x >= 0) and e/(1+e) (x < 0): no ``where`` over a random mask.
+    """
 
     nargs = 1
 
@@ -91,7 +95,7 @@ class Sigmoid(Primitive):
     @classmethod
     def stable(cls, x):
         e = _em(x)
-        return Piecewise((1 / (1 + e), x >= 0), (e / (1 + e), True))
+        return Max(e, sympy.Heaviside(x, 1)) / (1 + e)
 
 
 class SigmoidGrad(Primitive):
@@ -321,6 +325,8 @@ RULES: tuple[Rule, ...] = (
          hypot(z, _cpos) - z, _cpos**2 / SqPlus(z, _cpos**2), "hypot(x, k) - x cancels for x >> 0"),
     Rule("minus_hypot", _x - hypot(_x, _k), lambda x, k: -k**2 / SqPlus(x, k**2),
          z - hypot(z, _cpos), -_cpos**2 / SqPlus(z, _cpos**2), "x - hypot(x, k) cancels for x >> 0"),
+    Rule("ratio_to_sum", _sq / (_sq + _c), lambda sq, c: 1 / (1 + c / sq),
+         z**2 / (z**2 + _cpos), 1 / (1 + _cpos / z**2), "u/(u + c) is inf/inf once u overflows"),
     Rule("one_minus_square", 1 - _v**2, lambda v: (1 - v) * (1 + v),
          1 - z**2, (1 - z) * (1 + z), "1 - a^2 cancels for |a| near 1; 1 - a is exact there"),
 )
