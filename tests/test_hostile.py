@@ -17,7 +17,7 @@ import sympy
 
 from symderiv.catalogue import z
 from symderiv.derivation import custom, derive
-from symderiv.errors import InputTooLarge, ParseError, SymderivError
+from symderiv.errors import BudgetExceeded, InputTooLarge, ParseError, SymderivError
 from symderiv.parse import LIMITS, parse_expr_safe, parse_number
 
 #: (text, fragment the message must contain: it names the offending part)
@@ -266,3 +266,226 @@ def test_parse_expr_safe_refuses_non_text():
 def test_unknown_name_without_free_symbols_lists_the_allowed():
     with pytest.raises(ParseError, match=r"unknown name 'y' \(allowed: a, z, E, pi\)"):
         parse_expr_safe("y + z", {"z": z, "a": sympy.Symbol("a")})
+
+
+# --- the command line ------------------------------------------------------------------------
+
+SLOW = "Abs(Abs(Abs(Abs(Abs(z) - 1) - 1) - 1) - 1)"  # accepted by the parser, minutes of SymPy work
+
+#: (argv, fragment of the one-line message): each must exit 2.
+BAD_ARGS = [
+    (["derive", "sigmod"], "unknown activation 'sigmod'; did you mean 'sigmoid'"),
+    (["derive", "Leaky_Relu6"], "did you mean"),
+    (["derive", ""], "unknown activation ''"),
+    (["derive", "ΣLU"], "unknown activation 'ΣLU'"),
+    (["derive", "relu\x00"], "unknown activation 'relu\\x00'"),
+    (["derive", "x" * 100_000], "unknown activation 'xxxx"),
+    (["derive", "--", "-z"], "unknown activation '-z'"),
+    (["derive", "-z"], "unrecognized arguments: -z"),
+    (["derive", "relu", "--param", "alpha=1"], "relu has no parameter 'alpha' (valid: none)"),
+    (["derive", "leaky_relu", "--param", "beta=0.2"], "no parameter 'beta' (valid: alpha)"),
+    (["derive", "elu", "--param", "α=2"], "no parameter 'α' (valid: alpha)"),
+    (["derive", "elu", "--param", "alpha=2", "--param", "alpha=3"], "--param alpha given twice"),
+    (["derive", "elu", "--param", "="], "--param expects K=V, got '='"),
+    (["derive", "elu", "--param", "alpha"], "--param expects K=V"),
+    (["derive", "elu", "--param", "alpha="], "--param expects K=V"),
+    (["derive", "elu", "--param", "alpha=nan"], "bad value for parameter alpha: not a finite real number: 'nan'"),
+    (["derive", "elu", "--param", "alpha=oo"], "not a finite real number: 'oo'"),
+    (["derive", "elu", "--param", "alpha=-inf"], "not a finite real number: '-inf'"),
+    (["derive", "elu", "--param", "alpha=1e999999"], "exponent of '1e999999' too large"),
+    (["derive", "elu", "--param", "alpha=10**(10**12)"], "is too large"),
+    (["derive", "elu", "--param", "alpha=0"], "parameter alpha must be positive, got 0"),
+    (["derive", "elu", "--param", "alpha=-1"], "must be positive"),
+    (["derive", "elu", "--param", "alpha=z"], "bad value for parameter alpha: unknown name 'z'"),
+    (["derive", "elu", "--param", "alpha=sqrt(-1)"], "is not a real number"),
+    (["derive", "elu", "--param", "alpha=1+"], "bad value for parameter alpha: cannot parse"),
+    (["derive", "elu", "--param", "alpha=__import__('os')"], "bad value for parameter alpha"),
+    (["derive", "--expr", ""], "empty expression"),
+    (["derive", "--expr", "  "], "empty expression"),
+    (["derive", "--expr", "exp(z"], "'(' was never closed"),
+    (["derive", "--expr", "(z))"], "unmatched ')'"),
+    (["derive", "--expr", "z" * 100_000], "too long (100000 characters"),
+    (["derive", "--expr", "z*alpha", "--param", "beta=2"], "custom has no parameter 'beta' (valid: alpha)"),
+    (["derive", "--expr", "a*z"], "'a' is reserved"),
+    (["derive", "--expr", "z.real"], "attribute access 'z.real'"),
+    (["derive", "relu", "--expr", "z"], "give exactly one of NAME or --expr EXPR"),
+    (["derive"], "give exactly one of NAME or --expr EXPR"),
+    (["derive", "relu", "--convention", "tf"], "unknown convention 'tf' (choose from torch, jax, left, right, mid)"),
+    (["derive", "relu", "--convention", ""], "unknown convention ''"),
+    (["--timeout", "0", "list"], "--timeout must be between 0 and 86400 seconds"),
+    (["--timeout", "nan", "list"], "--timeout must be between"),
+    (["--timeout", "-1", "list"], "--timeout must be between"),
+    (["--timeout", "1e999", "list"], "--timeout must be between"),
+    (["--timeout", "abc", "list"], "argument --timeout: invalid float value: 'abc'"),
+    ([], "the following arguments are required: COMMAND"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["list", "extra"], "unrecognized arguments: extra"),
+    (["--timeout", "1", "derive", "--expr", SLOW], "time budget of 1 s exceeded"),
+]
+
+
+def _one_line_error(capsys, argv) -> str:
+    from symderiv.cli import main
+
+    status = main(argv)
+    out, err = capsys.readouterr()
+    assert status == 2, (argv, out, err)
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("symderiv: error: "), err
+    assert "Traceback" not in err and out == ""
+    return lines[0].removeprefix("symderiv: error: ")
+
+
+@pytest.mark.parametrize("argv,fragment", BAD_ARGS, ids=[_id(" ".join(a)) for a, _ in BAD_ARGS])
+def test_bad_arguments_exit_2_with_one_line(capsys, argv, fragment):
+    start = time.perf_counter()
+    assert fragment in _one_line_error(capsys, argv)
+    assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize("text,fragment", INJECTIONS(__import__("pathlib").Path("/nonexistent")),
+                         ids=[f"injection{i}" for i in range(12)])
+def test_injected_expressions_do_nothing_through_the_cli(capsys, tmp_path, text, fragment):
+    text = text.replace("/nonexistent", str(tmp_path))
+    message = _one_line_error(capsys, ["derive", "--expr", text])
+    assert fragment.replace("/nonexistent", str(tmp_path)) in message
+    message = _one_line_error(capsys, ["derive", "elu", "--param", f"alpha={text}"])
+    assert "alpha" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+#: The same mistake through the API and the CLI: the same message.
+SAME_MESSAGE = [
+    (lambda: derive("sigmod"), ["derive", "sigmod"]),
+    (lambda: derive("relu", {"alpha": "1"}), ["derive", "relu", "--param", "alpha=1"]),
+    (lambda: derive("elu", {"alpha": "nan"}), ["derive", "elu", "--param", "alpha=nan"]),
+    (lambda: derive("elu", {"alpha": "0"}), ["derive", "elu", "--param", "alpha=0"]),
+    (lambda: derive("elu", {"alpha": "1e999999"}), ["derive", "elu", "--param", "alpha=1e999999"]),
+    (lambda: derive("relu", convention="tf"), ["derive", "relu", "--convention", "tf"]),
+    (lambda: custom("exp(z"), ["derive", "--expr", "exp(z"]),
+    (lambda: custom(""), ["derive", "--expr", ""]),
+    (lambda: custom("z**(9**9**9)"), ["derive", "--expr", "z**(9**9**9)"]),
+]
+
+
+@pytest.mark.parametrize("call,argv", SAME_MESSAGE, ids=[" ".join(a) for _, a in SAME_MESSAGE])
+def test_api_raises_the_cli_message(capsys, call, argv):
+    with pytest.raises(SymderivError) as info:
+        call()
+    assert str(info.value) == _one_line_error(capsys, argv)
+
+
+def test_api_errors_are_in_the_hierarchy():
+    from symderiv import errors
+
+    cases = [
+        (lambda: derive("sigmod"), errors.UnknownActivation),
+        (lambda: derive("relu", {"alpha": 1}), errors.UnknownParameter),
+        (lambda: derive("elu", {"alpha": float("nan")}), errors.BadParameterValue),
+        (lambda: derive("elu", {"alpha": True}), errors.BadParameterValue),
+        (lambda: derive("elu", {"alpha": [1]}), errors.BadParameterValue),
+        (lambda: derive("relu", convention="tf"), errors.UnknownConvention),
+        (lambda: custom("z[0]"), errors.ParseError),
+        (lambda: custom("9" * 99), errors.InputTooLarge),
+    ]
+    for call, kind in cases:
+        with pytest.raises(kind) as info:
+            call()
+        assert isinstance(info.value, errors.SymderivError) and isinstance(info.value, ValueError)
+        assert "\n" not in str(info.value)
+
+
+def test_a_slow_input_is_interrupted_through_the_real_entry_point(run_cli, tmp_path):
+    """SIGALRM interrupts SymPy mid-computation: exit 2, one line, soon after the budget."""
+    start = time.perf_counter()
+    r = run_cli("--timeout", "2", "derive", "softplus", "--param", "beta=10**999", timeout=60)
+    elapsed = time.perf_counter() - start
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip() == "symderiv: error: time budget of 2 s exceeded (raise it with --timeout SECONDS)"
+    assert r.stdout == "" and elapsed < 2 + 8  # interpreter start-up and imports included
+
+
+def test_injection_through_the_real_entry_point(run_cli, tmp_path):
+    target = tmp_path / "pwned"
+    for args in (["derive", "--expr", f"__import__('os').system('touch {target}')"],
+                 ["derive", "elu", "--param", f"alpha=open('{target}', 'w')"],
+                 ["derive", f"relu'); open('{target}', 'w'); ('"]):
+        r = run_cli(*args)
+        assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
+    assert not target.exists()
+
+
+def test_budget_is_not_swallowed_by_library_code():
+    """SymPy catches Exception in places; the alarm must still end the block."""
+    from symderiv.budget import time_limit
+
+    start = time.perf_counter()
+    with pytest.raises(BudgetExceeded), time_limit(0.3):
+        while True:
+            try:
+                sum(range(10**6))
+            except Exception:  # what a library might do
+                pass
+    assert time.perf_counter() - start < 2
+
+
+def test_budgets_nest():
+    from symderiv.budget import time_limit
+
+    with pytest.raises(BudgetExceeded, match=r"of 0\.3 s"), time_limit(0.3):
+        with time_limit(100):  # the inner one may not outlive the outer
+            while True:
+                pass
+    with time_limit(100):
+        with pytest.raises(BudgetExceeded, match=r"of 0\.2 s"), time_limit(0.2):
+            while True:
+                pass
+        assert sum(range(10)) == 45  # the outer budget still runs, unspent
+
+
+def test_internal_errors_are_one_line_exit_70(capsys, monkeypatch):
+    import symderiv.commands.list as list_command
+    from symderiv.cli import main
+
+    def boom(args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(list_command, "run", boom)
+    assert main(["list"]) == 70
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "internal error: KeyError" in err and "Traceback" not in err
+
+    def out_of_memory(args):
+        raise MemoryError
+
+    monkeypatch.setattr(list_command, "run", out_of_memory)
+    assert main(["list"]) == 2
+    assert "out of memory" in capsys.readouterr().err
+
+
+def test_memory_cap_keeps_numpy_importable(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import resource\n"
+        "from symderiv.budget import limit_memory\n"
+        "cap = limit_memory(3 * 2**30)\n"
+        "import numpy, sympy, mpmath\n"
+        "assert resource.getrlimit(resource.RLIMIT_AS)[0] == cap == 3 * 2**30\n"
+        "try:\n"
+        "    bytearray(4 * 2**30)\n"
+        "except MemoryError:\n"
+        "    print('capped')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "capped", r.stderr
+
+
+def test_broken_pipe_is_quiet():
+    import subprocess
+    import sys
+
+    r = subprocess.run(f"'{sys.executable}' -m symderiv list | head -c 10", shell=True,
+                       capture_output=True, text=True, timeout=60)
+    assert r.stderr == "" and len(r.stdout) == 10
