@@ -22,8 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import generated  # noqa: E402
-from symderiv.catalogue import names as catalogue_names  # noqa: E402
+import generated
+from symderiv.catalogue import names as catalogue_names
 
 
 def best(fn, repeat: int) -> float:

@@ -21,6 +21,7 @@ file without the header was not written by symderiv.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -145,16 +146,19 @@ def _conventions(act: Activation, points: Sequence[Expr]) -> list[object]:
 
 def kernels_for(act: Activation) -> Kernel:
     """Build the :class:`Kernel` of one catalogue entry (params symbolic, torch kink values)."""
-    from ..derivation import derive
-
     order_at = act.defaults()
     pieces = calculus.pieces(act.expr, order_at)
     f0 = [to_primitives(p.expr) for p in pieces]
     f1 = [postprocess(sympy.diff(f, z)) for f in f0]
     f2 = [postprocess(sympy.diff(f, z)) for f in f1]
     points = [p.hi for p in pieces[:-1]]
-    d = derive(act)  # symbolic parameters: kink values may depend on them (leaky_relu: alpha)
-    kinks = {k.z: k for k in d.kinks}
+    # derive()'s kinks and a-form with the parameters symbolic (kink values may depend on them:
+    # leaky_relu's is alpha), without the tidied g', g'' derive() also builds and we do not need
+    from ..derivation import _aform as derive_aform
+
+    conventions = {fw: dict(table) for fw, table in act.conventions.items()}
+    kinks = {k.z: k for k in calculus.kinks(act.expr, conventions, order_at)}
+    aform, _note = derive_aform(act, act.expr, {})
     torch_rules = _conventions(act, points)
     orders = []
     for order, formulas in enumerate((f0, f1, f2)):
@@ -176,7 +180,7 @@ def kernels_for(act: Activation) -> Kernel:
             rules.append((side, sympy.simplify(value) if value is not None else (left + right) / 2))
         blended = _blend(pieces, formulas, rules)
         orders.append(_fix_special(act, pieces, order, blended))
-    return Kernel(act, tuple(orders), _rewrite_aform(d.aform))
+    return Kernel(act, tuple(orders), _rewrite_aform(aform))
 
 
 def _evaluate(expr: Expr, act: Activation, values) -> list[float]:
@@ -191,6 +195,11 @@ def _evaluate(expr: Expr, act: Activation, values) -> list[float]:
     with numpy.errstate(all="ignore"):
         (r,) = namespace["_probe"](numpy.array(values, dtype=float), **kwargs)
     return list(numpy.broadcast_to(numpy.asarray(r, dtype=float), (len(values),)))
+
+
+@functools.cache
+def _limit_at(f: Expr, point: Expr) -> Expr:
+    return sympy.limit(f, z, point)
 
 
 def _saturation(f: Expr, lim: Expr, sign: int) -> int | None:
@@ -229,8 +238,10 @@ def _fix_special(act: Activation, pieces, order: int, expr: Expr) -> Expr:
     huge = 1.7e308
     got = _evaluate(expr, act, [huge, -huge])
     for value, piece, sign in ((got[0], pieces[-1], 1), (got[1], pieces[0], -1)):
+        if math.isfinite(value):
+            continue
         f = sympy.diff(piece.expr, z, order)
-        lim = sympy.limit(f, z, sign * oo)
+        lim = _limit_at(f, sign * oo)
         if math.isfinite(value) or (math.isinf(value) and not lim.is_finite):
             continue
         # e.g. gelu'' = (z^2 - 2) exp(-z^2/2) is inf * 0 there: evaluate at z clipped to where
@@ -242,7 +253,7 @@ def _fix_special(act: Activation, pieces, order: int, expr: Expr) -> Expr:
         expr = expr.subs(z, clip)
     got = _evaluate(expr, act, [math.inf, -math.inf, math.nan])
     for value, piece, point in ((got[0], pieces[-1], oo), (got[1], pieces[0], -oo)):
-        lim = sympy.limit(sympy.diff(piece.expr, z, order), z, point)
+        lim = _limit_at(sympy.diff(piece.expr, z, order), point)
         want = complex(lim.subs(defaults).evalf()) if lim.is_finite or lim.subs(defaults).is_finite else \
             float(lim.subs(defaults))
         want = want.real if isinstance(want, complex) else want

@@ -9,7 +9,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.add_argument("--quick", action="store_true", help="the smaller grid the test suite uses")
     p.add_argument("--no-peers", action="store_true", help="do not run PyTorch or JAX even if installed")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, budget=7200)
 
 
 def _fmt(v) -> str:

@@ -13,7 +13,7 @@ def register(sub) -> None:
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 naming every file that is stale or missing")
     p.add_argument("--force", action="store_true", help="overwrite generated files that were edited by hand")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, budget=900)
 
 
 def run(args) -> int:
