@@ -303,7 +303,9 @@ _PRINTER_SETTINGS: dict = {}
 
 def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol]) -> list[str]:
     exprs = [stable(e) for e in exprs]
-    repl, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("_t"), order="canonical")
+    symbols = sympy.numbered_symbols("_t")
+    repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
+    repl, reduced = _hoist_power_bases(repl, reduced, symbols)
     printer = KernelPrinter(_PRINTER_SETTINGS)
     sig = ", ".join([var.name, *(p.name for p in params)])
     lines = [f"def {name}({sig}):"]
@@ -311,6 +313,30 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
         lines.append(f"    {sym} = {printer.doprint(e)}")
     lines.append(f"    return ({', '.join(printer.doprint(e) for e in reduced)},)")
     return lines
+
+
+def _hoist_power_bases(repl, reduced, symbols):
+    """Give the base of each small integer power its own temporary: ``(e + 1)**2`` prints as
+    ``t*t`` with ``t = e + 1`` computed once, not as ``(e + 1)*(e + 1)``."""
+    out = []
+    names: dict[Expr, Symbol] = {}
+
+    def visit(e):
+        def hoist(p):
+            base = p.base
+            if base not in names:
+                names[base] = next(symbols)
+                out.append((names[base], base))
+            return names[base] ** p.exp
+
+        return e.replace(lambda x: isinstance(x, sympy.Pow) and x.exp.is_Integer
+                         and 2 <= abs(int(x.exp)) <= 4 and not x.base.is_Atom, hoist)
+
+    for sym, e in repl:
+        e = visit(e)
+        out.append((sym, e))
+    reduced = [visit(e) for e in reduced]
+    return out, reduced
 
 
 def _pyfloat(v: Expr) -> str:
