@@ -305,6 +305,7 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     exprs = [stable(e) for e in exprs]
     symbols = sympy.numbered_symbols("_t")
     repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
+    repl, reduced = _inline_conditions(repl, reduced)
     repl, reduced = _hoist_power_bases(repl, reduced, symbols)
     printer = KernelPrinter(_PRINTER_SETTINGS)
     sig = ", ".join([var.name, *(p.name for p in params)])
@@ -313,6 +314,20 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
         lines.append(f"    {sym} = {printer.doprint(e)}")
     lines.append(f"    return ({', '.join(printer.doprint(e) for e in reduced)},)")
     return lines
+
+
+def _inline_conditions(repl, reduced):
+    """Put shared conditions (``z > 0``) back where they are used: the printer turns a
+    ``Where`` on a relation into arithmetic, which it cannot do on a precomputed boolean."""
+    conds = {}
+    out = []
+    for sym, e in repl:
+        e = e.xreplace(conds)
+        if isinstance(e, sympy.core.relational.Relational):
+            conds[sym] = e
+            continue
+        out.append((sym, e))
+    return out, [e.xreplace(conds) for e in reduced]
 
 
 def _hoist_power_bases(repl, reduced, symbols):

@@ -45,6 +45,25 @@ class IsNan(Function):
     nargs = 1
 
 
+_ORDER = (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan)
+
+
+def _arithmetic_select(expr) -> bool:
+    """True for a :class:`Where` on an order relation whose branches are finite for every input."""
+    if not isinstance(expr, Where):
+        return False
+    cond, a, b = expr.args
+    if not isinstance(cond, _ORDER):
+        return False
+
+    def finite(e):
+        return (e.is_number and e.is_finite) or (not e.has(sympy.Symbol("z", real=True)) and e.is_finite
+                                                 is not False and not e.atoms(sympy.Function)) \
+            or _arithmetic_select(e)
+
+    return finite(a) and finite(b)
+
+
 class KernelPrinter(SciPyPrinter):
     """Prints one expression as NumPy (and ``scipy.special``) code."""
 
@@ -53,7 +72,26 @@ class KernelPrinter(SciPyPrinter):
 
     def _print_Where(self, expr):
         cond, a, b = expr.args
+        if _arithmetic_select(expr):
+            # between values that are finite for every input (constants, parameters, and selects of
+            # them): a*H + b*(1 - H) with H = 1 where cond holds, else 0 (NaN for NaN), which is
+            # exact (x*1 + y*0 = x) and costs a few cheap passes instead of a where over a random mask
+            h = self._heaviside(cond)
+            terms = []
+            for value, weight in ((a, h), (b, f"(1 - {h})")):
+                if value == 0:
+                    continue
+                terms.append(weight if value == 1 else f"{self.parenthesize(value, 50)}*{weight}")
+            if not terms:  # both branches 0: still NaN for NaN
+                return f"0*{h}"
+            return "(" + " + ".join(terms) + ")"
         return f"numpy.where({self._print(cond)}, {self._print(a)}, {self._print(b)})"
+
+    def _heaviside(self, cond):
+        lhs, rhs = cond.lhs, cond.rhs
+        diff = lhs - rhs if isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan)) else rhs - lhs
+        h0 = "1" if isinstance(cond, (sympy.GreaterThan, sympy.LessThan)) else "0"
+        return f"numpy.heaviside({self._print(diff)}, {h0})"
 
     def _print_Equal(self, expr):
         return f"numpy.equal({self._print(expr.args[0])}, {self._print(expr.args[1])})"
