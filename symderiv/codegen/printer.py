@@ -57,9 +57,11 @@ def _arithmetic_select(expr) -> bool:
         return False
 
     def finite(e):
-        return (e.is_number and e.is_finite) or (not e.has(sympy.Symbol("z", real=True)) and e.is_finite
-                                                 is not False and not e.atoms(sympy.Function)) \
-            or _arithmetic_select(e)
+        # numbers, or expressions in the (finite, scalar) parameters only: not in the variable
+        # (z or a) nor in a temporary (_t0, ...) that may hold it
+        params_only = all(s.name not in ("z", "a") and not s.name.startswith("_") for s in e.free_symbols)
+        return (e.is_number and e.is_finite) or (params_only and e.is_finite is not False
+                                                 and not e.atoms(sympy.Function)) or _arithmetic_select(e)
 
     return finite(a) and finite(b)
 
