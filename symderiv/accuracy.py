@@ -60,7 +60,7 @@ def grid(size: str = "full") -> np.ndarray:
     ``size`` is ``"full"`` (the accuracy command, ~10^4 points) or ``"test"`` (~10^3, the test suite).
     The breakpoints of every catalogue entry (default parameters) and their float neighbours are in.
     """
-    n = {"full": 1, "test": 48}[size]
+    n = {"full": 1, "test": 80}[size]
     parts = [
         np.linspace(-745, 745, 6001 // n),
         np.linspace(-40, 40, 4001 // n),

@@ -399,7 +399,7 @@ def render_module(kernel: Kernel) -> str:
     text = "\n".join(line for b in bodies for line in b)
     if "scipy.special" in text:
         out.append("import scipy.special")
-    out += ["", "from ._runtime import apply", "", ""]
+    out += ["", "from ._runtime import apply", "", f"__all__ = {exported(kernel)!r}", "", ""]
     for b in bodies:
         out += [*b, "", ""]
     call_args = f"{{{', '.join(f'{p.name!r}: float({p.name})' for p in act.params)}}}"
@@ -529,27 +529,22 @@ def render_all(names: Iterable[str] | None = None) -> dict[str, str]:
         '"""Kernels generated from the symderiv catalogue: import and call, e.g. ``sigmoid_grad(z)``."""',
         "",
     ]
-    all_names: list[str] = []
     wanted = [act.name for act in everything if names is None or act in acts]
     rendered = dict(_map(_render_one, wanted))
-    for act in everything:
-        base = [f"{act.name}{s}" for s in SUFFIXES] + [f"{act.name}_value_and_grad"]
-        has_aform = rendered[act.name][1] if act.name in rendered else _aform(act) is not None
-        if has_aform:
-            base.append(f"{act.name}_grad_from_output")
-        init_lines.append(f"from .{act.name} import {', '.join(base)}")
-        all_names += base
-    init_lines += ["", "__all__ = ["] + [f"    {n!r}," for n in all_names] + ["]"]
+    modules = [act.name for act in everything]
+    init_lines += [f"from . import {m} as _{m}" for m in modules]
+    init_lines += [f"from .{m} import *  # noqa: F403" for m in modules]
+    init_lines += ["", "__all__ = [name for module in (" + ", ".join(f"_{m}" for m in modules)
+                   + ") for name in module.__all__]"]
     files["__init__.py"] = _with_header("\n".join(init_lines) + "\n", "the whole catalogue", __version__)
     files["_runtime.py"] = _with_header(RUNTIME, "symderiv.codegen.emit.RUNTIME", __version__)
     for name in wanted:
-        files[f"{name}.py"] = _with_header(rendered[name][0], f"catalogue entry {name!r}", __version__)
+        files[f"{name}.py"] = _with_header(rendered[name], f"catalogue entry {name!r}", __version__)
     return files
 
 
-def _render_one(name: str) -> tuple[str, tuple[str, bool]]:
-    kernel = kernels_for(get(name))
-    return name, (render_module(kernel), kernel.aform is not None)
+def _render_one(name: str) -> tuple[str, str]:
+    return name, render_module(kernels_for(get(name)))
 
 
 def _map(fn, items: list[str]):
