@@ -12,6 +12,7 @@ import math
 import mpmath
 import numpy as np
 import pytest
+import sympy
 
 import generated
 from symderiv import accuracy
@@ -139,14 +140,18 @@ def test_kink_values_match_derive(name):
         want = k.values["torch"]
         if want is None:
             continue
-        assert getattr(generated, f"{name}_grad")(float(k.z)) == float(want), (name, k.z)
+        got = getattr(generated, f"{name}_grad")(float(k.z))
+        # exact, up to the rounding of products of float parameters (selu: alpha*scale)
+        assert accuracy.ulp_error(got, mpmath.mpf(sympy.Float(want, 40))) <= 1, (name, k.z, got, want)
 
 
 @pytest.mark.parametrize("act", [a for a in all_activations() if hasattr(generated, f"{a.name}_grad_from_output")],
                          ids=lambda a: a.name)
 def test_grad_from_output_within_4_ulp_of_the_exact_aform(act):
     r = accuracy.aform_errors(act.name, GRID)
-    assert r is not None and r.worst_ulp <= 4, r
+    assert r is not None and r.over_bound == 0, r
+    if act.name not in ("selu",):  # selu: a + alpha*scale cancels near a = -alpha*scale (cond reported)
+        assert r.worst_ulp <= 4, r
 
 
 @pytest.mark.peers
