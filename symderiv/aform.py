@@ -88,12 +88,13 @@ def aform(expr: Expr, fixed: Mapping[Symbol, Expr] | None = None) -> tuple[Expr 
         where g is piecewise); or ``(None, note)`` with the reason, e.g. a witness of
         non-injectivity.
     """
-    from .prove import _OutOfTime, time_budget
+    from .budget import time_limit
+    from .errors import BudgetExceeded
 
     try:
-        with time_budget(TIMEOUT):
+        with time_limit(TIMEOUT):
             return _aform(expr, fixed)
-    except _OutOfTime:
+    except BudgetExceeded:
         return None, f"no a-form: the search ran out of its {TIMEOUT:g} s budget"
 
 

@@ -48,11 +48,8 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import random
-import signal
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,8 +59,16 @@ import sympy
 from sympy import Expr, Piecewise, Rational, S, Symbol, oo
 
 from . import calculus
+from .budget import time_limit
 from .catalogue import Activation, a, all_activations, get, z
-from .errors import BadParameterValue, ParseError, SymderivError, UnknownConvention, closest
+from .errors import (
+    BadParameterValue,
+    BudgetExceeded,
+    ParseError,
+    SymderivError,
+    UnknownConvention,
+    closest,
+)
 from .errors import UnknownParameter as UnknownParameterError
 from .printing import to_text
 
@@ -111,40 +116,6 @@ class Verdict:
             "kink_note": self.kink_note,
             "assumptions": list(self.assumptions),
         }
-
-
-class _OutOfTime(BaseException):
-    """The symbolic step's time ran out (a BaseException, so SymPy's ``except Exception`` lets it by)."""
-
-
-@contextlib.contextmanager
-def time_budget(seconds: float | None):
-    """Interrupt the block with ``_OutOfTime`` after ``seconds`` (SIGALRM; main thread only).
-
-    An outer ``setitimer`` budget (the CLI's ``--timeout``) is kept: the inner limit never
-    exceeds it, and it is re-armed with what is left afterwards. Elsewhere (no SIGALRM, or
-    another thread) the block runs unbounded and only the deadline checks between steps apply.
-    """
-    if seconds is None or not hasattr(signal, "SIGALRM") or \
-            threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    start = time.monotonic()
-    outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
-    outer_handler = signal.getsignal(signal.SIGALRM)
-
-    def fire(signum, frame):
-        raise _OutOfTime
-
-    signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, max(min(seconds, outer_left) if outer_left > 0 else seconds, 1e-3))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, outer_handler)
-        if outer_left > 0:
-            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - start), 1e-3))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -511,7 +482,7 @@ def _is_zero_on(d: Expr, lo: Expr, hi: Expr, deadline: float | None) -> bool:
 
 def _check_time(deadline: float | None) -> None:
     if deadline is not None and time.monotonic() > deadline:
-        raise _OutOfTime
+        raise BudgetExceeded("symbolic step out of time")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -660,7 +631,7 @@ def prove_identity(
     fl, fr = _lambdify(lhs, [z, *symbols]), _lambdify(rhs, [z, *symbols])
     bps: list[Expr] = []
     try:
-        with time_budget(timeout):
+        with time_limit(timeout):
             found = _breakpoints([L, R], domain, base)
             base, (bps, located) = _untie(found, base, symbols, domain)
             intervals = _intervals(bps, located)
@@ -673,14 +644,14 @@ def prove_identity(
                 where = _where(lo, hi, reparam)
                 formulas.append((_piece_formula(L, base, samples, where),
                                  _piece_formula(R, base, samples, where)))
+    except BudgetExceeded:
+        return _numeric_only(lhs, rhs, fl, fr, symbols, base, domain, guards,
+                             f"time budget ({timeout:g} s) ran out in the symbolic step")
     except SymderivError as exc:
         return _numeric_only(lhs, rhs, fl, fr, symbols, base, domain, guards, f"no symbolic proof: {exc}")
     except (NotImplementedError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         return _numeric_only(lhs, rhs, fl, fr, symbols, base, domain, guards,
                              f"no symbolic proof: {type(exc).__name__}")
-    except _OutOfTime:
-        return _numeric_only(lhs, rhs, fl, fr, symbols, base, domain, guards,
-                             f"time budget ({timeout:g} s) ran out in the symbolic step")
     assumptions, conditional = _order_assumptions(bps, domain)
     param_sets = _param_sets(symbols, base, domain)
 
@@ -694,12 +665,12 @@ def prove_identity(
     # symbolic, piece by piece
     proved_all, reason = True, ""
     try:
-        with time_budget(None if deadline is None else max(deadline - time.monotonic(), 1e-3)):
+        with time_limit(None if deadline is None else max(deadline - time.monotonic(), 1e-3)):
             for (lo, hi, _, _), (fL, fR) in zip(intervals, formulas, strict=True):
                 if not _is_zero_on(fL - fR, lo, hi, deadline):
                     proved_all, reason = False, f"no symbolic proof on {_interval_text(lo, hi)}"
                     break
-    except _OutOfTime:
+    except BudgetExceeded:
         proved_all, reason = False, f"time budget ({timeout:g} s) ran out in the symbolic step"
 
     # numeric: refutation search, or confirmation of the proof
