@@ -49,6 +49,7 @@ True
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -550,9 +551,12 @@ def _search_points(lo: float | None, hi: float | None, rng: random.Random, n_ran
         w = hi - lo
         xs = [lo + w * f for f in (0.5, 0.25, 0.75, 0.1, 0.9, 1e-3, 1 - 1e-3)]
         xs += [lo + w * rng.uniform(0.001, 0.999) for _ in range(n_random)]
+    digits = 9
+    if lo is not None and hi is not None and hi > lo:  # a narrow interval needs more decimals
+        digits = max(9, 4 - math.floor(math.log10(hi - lo)))
     out = []
     for x in xs:
-        r = Rational(repr(round(x, 9)))
+        r = Rational(repr(round(x, digits)))
         if (lo is None or r > Rational(repr(lo))) and (hi is None or r < Rational(repr(hi))) and r not in out:
             out.append(r)
     return out
@@ -698,7 +702,9 @@ def prove_identity(
 def _as_expr(x) -> Expr:
     if isinstance(x, str):
         raise TypeError("prove_identity takes SymPy expressions; parse text with parse_expr_safe")
-    return sympy.sympify(x, strict=True)
+    expr = sympy.sympify(x, strict=True)
+    # a binary float means exactly its binary value (0.1 is not 1/10): no rounding can hide a difference
+    return expr.xreplace({f: Rational(f) for f in expr.atoms(sympy.Float)})
 
 
 def _intervals(bps: list[Expr], located: list[float]):
