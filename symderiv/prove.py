@@ -21,13 +21,17 @@ Every equality symderiv claims is asked here, and the answer is one of three:
   ``method`` but is not a proof.
 
 Parameters (any free symbol other than ``z``) stay symbolic with their
-assumptions, and a claim must hold for all their admissible values: the
-counterexample search tries several values per parameter (the catalogue's
-default, small, large), keeping the order of the breakpoints. When that order
-depends on the parameters and SymPy cannot prove it from their assumptions
-(``min_val < max_val`` for ``hardtanh``), the proof is valid for the order
-the parameters' default values give, and the verdict says so in
-``assumptions``.
+assumptions, and a claim must hold for all their admissible values: every
+condition of a piece is decided for all of them (by the sign of each factor,
+with the interval carried into the assumptions), and the counterexample search
+tries several values per parameter (the catalogue's default, small, large).
+The *domain* breakpoints (the ``breakpoints`` argument: an activation's kinks)
+keep their order, which is part of the function's definition; when SymPy cannot
+prove that order from the assumptions (``min_val < max_val`` for ``hardtanh``)
+the verdict lists it in ``assumptions``. A proof that would need an order of the
+claim's *own* breakpoints (threshold's ``value <= threshold``) is not a proof
+for all parameter values: such a claim is ``undecided`` at best. Floats are
+taken at their exact binary value (``0.1`` is not ``1/10``).
 
 A claim that holds off the kinks but gives another value *at* a kink than the
 chosen convention keeps its verdict; :func:`verify_claim` adds a ``kink_note``.
@@ -452,6 +456,8 @@ def _is_zero(d: Expr, deadline: float | None) -> bool:
         lambda e: sympy.simplify(e),
         lambda e: sympy.simplify(e.rewrite(sympy.exp)),
         lambda e: sympy.simplify(sympy.powsimp(sympy.expand(e.rewrite(sympy.exp)), force=False)),
+        # numerically safer spellings (log1p, expm1, ...) back to elementary functions
+        lambda e: sympy.simplify(e.rewrite(sympy.log).rewrite(sympy.exp)),
     ]
     for step in candidates:
         _check_time(deadline)

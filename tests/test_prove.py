@@ -231,3 +231,13 @@ def test_proof_needing_an_order_of_the_claims_own_breakpoints_is_not_a_proof():
     assert verify_claim("threshold", claim).status != "proved"
     assert verify_claim("threshold", claim, {"threshold": 0, "value": 0}).status == "proved"
     del th
+
+
+def test_numerically_safer_spellings_are_proved():
+    # the rewrite rules of the kernels: log1p/expm1 spellings equal the textbook forms
+    from sympy.codegen.cfunctions import expm1, log1p
+
+    assert prove_identity(log1p(exp(-abs(z))) + sympy.Max(z, 0), sympy.log(1 + exp(z))).status == "proved"
+    assert prove_identity(expm1(z), exp(z) - 1).status == "proved"
+    assert prove_identity(log1p(exp(-abs(z))) + sympy.Max(z, 0),
+                          sympy.log(1 + exp(z)) + Rational(1, 10**20)).status == "refuted"
