@@ -249,6 +249,7 @@ def derivative(expr: Expr, order: int = 1, values: Mapping[Symbol, Expr] | None 
     ds = [tidy(sympy.diff(p.expr, z, order)) for p in ps]
     # merge across breakpoints where g, ..., g^(order-1) are continuous and the formulas agree
     merged: list[Piece] = [Piece(ps[0].lo, ps[0].hi, ds[0])]
+    rough: set[Expr] = set()  # breakpoints where g, ..., g^(order-1) are not all continuous
     for p, d in zip(ps[1:], ds[1:], strict=True):
         prev = merged[-1]
         b = p.lo
@@ -257,20 +258,26 @@ def derivative(expr: Expr, order: int = 1, values: Mapping[Symbol, Expr] | None 
             for k in range(order)
             for left in [next(q for q in ps if q.hi == b)]
         )
+        if not smooth:
+            rough.add(b)
         if smooth and _same(prev.expr, d):
             merged[-1] = Piece(prev.lo, p.hi, prev.expr)
         else:
             merged.append(Piece(p.lo, p.hi, d))
     if all(m.expr == merged[0].expr for m in merged):
         return merged[0].expr
-    compact = _even_compact(merged)
+    compact = _even_compact(merged) if not rough & {S.Zero} else None
     if compact is not None:
         return compact
     return Piecewise(*[(m.expr, m.condition()) for m in merged])
 
 
 def _even_compact(merged: list[Piece]) -> Expr | None:
-    """``f(|z|)`` when the only break is at 0, the left piece is ``f(-z)``, and it is continuous."""
+    """``f(|z|)`` when the only break is at 0 and the left piece is ``f(-z)``.
+
+    The caller makes sure g, ..., g^(k-1) are continuous at 0, so ``f(|z|)`` is
+    then the true value there too, not a value picked at a kink.
+    """
     if len(merged) != 2 or merged[0].hi != 0:
         return None
     left, right = merged[0].expr, merged[1].expr

@@ -66,5 +66,5 @@ def run(args) -> int:
             "not differentiable" if k.differentiable is False else f"differentiable iff {k.differentiable_if}")
         sub = "" if k.subdifferential is None else f", subdifferential [{k.subdifferential[0]}, {k.subdifferential[1]}]"
         print(f"  kink at z = {k.z}: left {k.left}, right {k.right}{sub}; {state}; "
-              f"{d.convention} uses {value if value is not None else 'no value (undefined)'}")
+              f"{d.convention}: " + (str(value) if value is not None else "no convention data (custom expression)"))
     return 0
