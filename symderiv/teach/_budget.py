@@ -16,8 +16,11 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-class LocalTimeout(Exception):
-    """The local limit ran out (never escapes :func:`attempt`)."""
+class LocalTimeout(BaseException):
+    """The local limit ran out (never escapes :func:`attempt`).
+
+    A ``BaseException`` so that SymPy's internal ``except Exception`` blocks cannot swallow it.
+    """
 
 
 @contextmanager

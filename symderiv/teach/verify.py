@@ -29,6 +29,7 @@ from sympy import Derivative, Expr, Limit, Piecewise, Subs, Symbol
 
 from .. import calculus
 from ..catalogue import z
+from ..errors import SymderivError
 from ._budget import attempt
 
 __all__ = ["Check", "CheckFailed", "check", "evaluate", "sample_points"]
@@ -188,12 +189,15 @@ def _symbolic(lhs: Expr, rhs: Expr, values: Mapping[Symbol, Expr], timeout: floa
     except ImportError:
         prove_identity = None
     if prove_identity is not None:
-        verdict = prove_identity(lhs, rhs, timeout=timeout)
-        if verdict.status == "proved":
+        try:
+            verdict = prove_identity(_doit(sympy.sympify(lhs), values), _doit(sympy.sympify(rhs), values),
+                                     timeout=timeout, order_at=dict(values) or None)
+        except SymderivError:
+            verdict = None
+        if verdict is not None and verdict.status == "proved":
             return True
-        if verdict.status == "refuted":
+        if verdict is not None and verdict.status == "refuted":
             return False
-        return None
 
     def work() -> bool | None:
         d = calculus.to_piecewise(_doit(sympy.sympify(lhs), values) - _doit(sympy.sympify(rhs), values))
