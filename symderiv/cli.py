@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from .errors import BudgetExceeded, SymderivError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("list", "derive", "verify", "steps", "table")
+COMMANDS = ("list", "derive", "verify", "steps", "table", "plot")
 
 DEFAULT_TIMEOUT = 120.0
 
