@@ -9,17 +9,17 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from symderiv.teach.plot import figure, plot  # noqa: E402
+from symderiv.teach.plot import figure, plot
 
 
 def _filled_dots(ax):
-    return [(float(l.get_xdata()[0]), float(l.get_ydata()[0])) for l in ax.lines
-            if l.get_marker() == "o" and l.get_markerfacecolor() != "white"]
+    return [(float(ln.get_xdata()[0]), float(ln.get_ydata()[0])) for ln in ax.lines
+            if ln.get_marker() == "o" and ln.get_markerfacecolor() != "white"]
 
 
 def _open_dots(ax):
-    return sorted((float(l.get_xdata()[0]), float(l.get_ydata()[0])) for l in ax.lines
-                  if l.get_marker() == "o" and l.get_markerfacecolor() == "white")
+    return sorted((float(ln.get_xdata()[0]), float(ln.get_ydata()[0])) for ln in ax.lines
+                  if ln.get_marker() == "o" and ln.get_markerfacecolor() == "white")
 
 
 @pytest.mark.parametrize(("convention", "value"), [

@@ -59,7 +59,11 @@ def test_lesson_vanishing_gradient_and_dead_zone(rows):
 def test_lesson_a_forms_values_at_zero_and_ranges(rows):
     assert sympy.expand(_val(rows["sigmoid"]["aform"]) - A * (1 - A)) == 0
     assert sympy.expand(_val(rows["tanh"]["aform"]) - (1 - A**2)) == 0
-    assert rows["relu"]["aform"] is None and rows["leaky_relu"]["aform"] is None  # "N/A"
+    # the lesson writes "N/A"; a piecewise a-form exists all the same: relu' = 1 where a > 0, 0 where a = 0
+    # (the torch convention at z = 0), leaky_relu' = 1 where a > 0 and alpha where a < 0
+    relu_a, leaky_a = _val(rows["relu"]["aform"]), _val(rows["leaky_relu"]["aform"])
+    assert (relu_a.subs(A, 2), relu_a.subs(A, 0)) == (1, 0)
+    assert (leaky_a.subs(A, 2), leaky_a.subs(A, -1)) == (1, Rational(1, 100))
     # "At z = 0": 0.25, 1, then a convention for ReLU (PyTorch: 0) and Leaky ReLU (PyTorch: alpha)
     assert _val(rows["sigmoid"]["derivative_at_0"]) == Rational(1, 4)
     assert _val(rows["tanh"]["derivative_at_0"]) == 1

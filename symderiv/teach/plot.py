@@ -13,7 +13,7 @@ PDF according to the file's extension.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -83,9 +83,12 @@ def figure(
     *,
     derivative_only: bool = False,
     convention: str = "torch",
-    params: Mapping[str, Mapping[str, object]] | None = None,
 ):
-    """A matplotlib ``Figure`` with one panel per activation (parameters at their defaults)."""
+    """A matplotlib ``Figure`` with one panel per activation (parameters at their defaults).
+
+    ``names`` are catalogue names or :class:`~symderiv.catalogue.Activation` records
+    (e.g. from :func:`symderiv.custom`).
+    """
     _, Figure, FigureCanvasAgg = _matplotlib()
     n = len(names)
     if n == 0:
@@ -95,7 +98,7 @@ def figure(
     fig = Figure(figsize=(4.6 * cols, 3.6 * rows), layout="constrained")
     FigureCanvasAgg(fig)
     for i, name in enumerate(names):
-        d = derive(name, (params or {}).get(name), defaults=True, convention=convention)
+        d = derive(name, defaults=True, convention=convention)
         ax = fig.add_subplot(rows, cols, i + 1)
         points = [float(k.z) for k in d.kinks]
         lo, hi = _window(points)

@@ -341,9 +341,11 @@ def steps(
     Raises:
         symderiv.teach.verify.CheckFailed: a step failed its check (a bug).
 
-    >>> [s.rule for s in steps("relu").steps]  # doctest: +NORMALIZE_WHITESPACE
-    ['rewrite by cases', 'piecewise differentiation', 'constant rule and derivative of z',
-     'left derivative at the kink', 'right derivative at the kink', 'convention at the kink (torch)']
+    >>> rules = [s.rule for s in steps("relu").steps]
+    >>> rules[:3]
+    ['rewrite by cases', 'piecewise differentiation', 'constant rule and derivative of z']
+    >>> rules[-3:]
+    ['left derivative at the kink', 'right derivative at the kink', 'convention at the kink (torch)']
     """
     d = derive(name, params, defaults=defaults, convention=convention)
     act = d.activation
