@@ -23,9 +23,6 @@ def code(text: str):
 
 
 SHOW_FIG = '''
-import io
-from IPython.display import Image, Markdown, display
-
 
 def show(fig):
     """Display a matplotlib Figure (drawn on the Agg canvas, no pyplot) as a PNG."""
@@ -44,8 +41,11 @@ every one of those results is produced by symderiv from the catalogue's SymPy de
 every step is checked (symbolically and at 50 digits with mpmath) before it is shown.
 """),
     code("""
+import io
+
 import numpy as np
 import sympy
+from IPython.display import Image, Markdown, display
 
 import symderiv
 from symderiv.prove import verify_claim
@@ -218,18 +218,22 @@ params = {"W1": rng.normal(size=(n_h, n_x)) * 0.5, "b1": np.zeros((n_h, 1)),
           "W2": rng.normal(size=(1, n_h)) * 0.5, "b2": np.zeros((1, 1))}
 
 def forward(p):
-    Z1 = p["W1"] @ X + p["b1"]; A1 = np.tanh(Z1)
-    Z2 = p["W2"] @ A1 + p["b2"]; A2 = sigmoid(Z2)
+    Z1 = p["W1"] @ X + p["b1"]
+    A1 = np.tanh(Z1)
+    Z2 = p["W2"] @ A1 + p["b2"]
+    A2 = sigmoid(Z2)
     loss = -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
     return loss, (A1, A2)
 
 def backward(p):
     _, (A1, A2) = forward(p)
     dZ2 = A2 - Y                                   # dL/dA2 * a2(1 - a2)
-    dW2 = dZ2 @ A1.T / m; db2 = dZ2.mean(axis=1, keepdims=True)
+    dW2 = dZ2 @ A1.T / m
+    db2 = dZ2.mean(axis=1, keepdims=True)
     dA1 = p["W2"].T @ dZ2
     dZ1 = dA1 * (1 - A1**2)                        # chain rule with tanh' = 1 - a**2
-    dW1 = dZ1 @ X.T / m; db1 = dZ1.mean(axis=1, keepdims=True)
+    dW1 = dZ1 @ X.T / m
+    db1 = dZ1.mean(axis=1, keepdims=True)
     return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 def finite_differences(p, h=1e-6):
@@ -237,8 +241,9 @@ def finite_differences(p, h=1e-6):
     for k, v in p.items():
         g = np.zeros_like(v)
         for i in np.ndindex(v.shape):
-            plus = {**p, k: v.copy()}; plus[k][i] += h
-            minus = {**p, k: v.copy()}; minus[k][i] -= h
+            plus, minus = {**p, k: v.copy()}, {**p, k: v.copy()}
+            plus[k][i] += h
+            minus[k][i] -= h
             g[i] = (forward(plus)[0] - forward(minus)[0]) / (2 * h)
         out[k] = g
     return out
@@ -271,9 +276,12 @@ obvious NumPy formulas are (in ULPs, against 50-digit mpmath), and an activation
 saw, written as an expression.
 """),
     code("""
+import io
+
 import mpmath
 import numpy as np
 import sympy
+from IPython.display import Image, Markdown, display
 
 import symderiv
 from symderiv.teach.plot import figure
@@ -344,7 +352,7 @@ in the last place (ULP) of the exact value, computed at 50 digits.
 def ulp_error(values, exact):
     # |computed - exact| / ulp(exact), the exact value an mpmath number
     out = []
-    for v, e in zip(values, exact):
+    for v, e in zip(values, exact, strict=True):
         ef = float(e)
         if ef == 0.0:
             out.append(0.0 if v == 0.0 else np.inf)
@@ -375,9 +383,12 @@ from matplotlib.figure import Figure
 fig = Figure(figsize=(9, 3.8), layout="constrained")
 FigureCanvasAgg(fig)
 ax = fig.add_subplot()
-for (k, v), style in zip(err.items(), ["-", "-", "--", "--"]):
+for (k, v), style in zip(err.items(), ["-", "-", "--", "--"], strict=True):
     ax.semilogy(zs, np.maximum(v, 1e-2), style, label=k)
-ax.set_xlabel("z"); ax.set_ylabel("error (ULP, floored at 0.01)"); ax.legend(fontsize=8); ax.grid(alpha=0.3)
+ax.set_xlabel("z")
+ax.set_ylabel("error (ULP, floored at 0.01)")
+ax.legend(fontsize=8)
+ax.grid(alpha=0.3)
 show(fig)
 assert np.max(err["sigmoid' stable e/(1+e)^2, e = exp(-|z|)"]) < 8
 assert np.max(err["sigmoid' naive a*(1-a)"]) > 1e6   # catastrophic once a rounds to 1
