@@ -148,6 +148,8 @@ def plot(
     ext = path.suffix.lower().lstrip(".")
     if ext not in FORMATS:
         raise SymderivError(f"plot: output file must end in .png, .svg or .pdf, got {path.name!r}")
+    if not path.parent.is_dir():
+        raise SymderivError(f"plot: no such directory: {path.parent}")
     fig = figure(names, derivative_only=derivative_only, convention=convention)
     try:
         fig.savefig(path, format=ext, dpi=120)
