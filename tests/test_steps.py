@@ -120,6 +120,12 @@ def test_custom_expression():
     assert {"product rule", "chain rule", "derivative of tanh", "derivative of log"} <= rules
 
 
+def test_custom_expression_with_a_half_line_domain():
+    # log(z) is real only for z > 0: the checks use the sample points there
+    s = steps(custom("log(z)"))
+    assert s.result == 1 / z and s.steps[0].rule == "derivative of log"
+
+
 def test_a_wrong_rule_is_caught(monkeypatch):
     real = steps_module._rule
 
@@ -150,7 +156,8 @@ def test_cli_steps_json_and_formats(run_cli):
 
 
 @pytest.mark.parametrize("args", [("steps", "nope"), ("steps",), ("steps", "--expr", "__import__('os')"),
-                                  ("steps", "relu", "--format", "html")])
+                                  ("steps", "relu", "--format", "html"),
+                                  ("steps", "--expr", "sqrt(-z**2 - 1)")])  # nowhere real
 def test_cli_steps_bad_input(run_cli, args):
     r = run_cli(*args)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr

@@ -43,6 +43,7 @@ from sympy import (
 from .. import calculus
 from ..catalogue import Activation, a, z
 from ..derivation import Derivation, derive
+from ..errors import SymderivError
 from ..printing import to_text
 from .verify import Check, check
 
@@ -320,6 +321,18 @@ def _fewer_minus(form: Expr) -> Expr:
     return form
 
 
+def _require_real(g: Expr, values: Mapping, bps: list[float]) -> None:
+    """Refuse (as bad input) an expression that is not real at enough points to check anything."""
+    import mpmath
+
+    from .verify import evaluate, sample_points
+
+    nums = {s: values.get(s, sympy.Rational(1, 2)) for s in g.free_symbols - {z}}
+    real = sum(1 for t in sample_points(bps) if mpmath.isfinite(evaluate(g, {**nums, z: t})))
+    if real < 3:
+        raise SymderivError("g(z) is not real and finite at enough points of [-4.3, 4.1] to check a derivation")
+
+
 def steps(
     name: str | Activation,
     params: Mapping[str, object] | None = None,
@@ -355,6 +368,7 @@ def steps(
     bps = []
     for b in calculus.breakpoints(g, values) if g.has(Piecewise, Max, Min, sympy.Abs) else []:
         bps.append(float(b.subs(values)))
+    _require_real(g, values, bps)
     out: list[Step] = []
 
     def add(rule: str, before: Expr, after: Expr, note: str) -> None:

@@ -70,9 +70,10 @@ def sample_points(breakpoints: list[float] | tuple[float, ...] = ()) -> list[mpm
     return out
 
 
-def _to_mp(value: Expr) -> mpmath.mpf | mpmath.mpc:
-    if value.is_real is False or value.has(sympy.I):
-        return mpmath.mpc(complex(value))
+def _to_mp(value: Expr) -> mpmath.mpf:
+    """A real mpmath number; ``nan`` off the real domain (a complex value) or where undefined."""
+    if value.is_real is False or value.has(sympy.I, sympy.zoo, sympy.nan):
+        return mpmath.nan
     try:
         return mpmath.mpmathify(value)
     except (TypeError, ValueError):
@@ -128,8 +129,6 @@ def _eval(e: Expr, env: dict) -> mpmath.mpf:
 
 def _float(v) -> Expr:
     """A SymPy number carrying all of mpmath's current working precision."""
-    if isinstance(v, mpmath.mpc):
-        return _float(v.real) + sympy.I * _float(v.imag)
     return sympy.Float._new(mpmath.mpf(v)._mpf_, mpmath.mp.prec)
 
 
@@ -138,13 +137,15 @@ def _numeric(lhs: Expr, rhs: Expr, values: Mapping[Symbol, Expr], points: list) 
     for t in points:
         env = {**values, z: t}
         x, y = evaluate(lhs, env), evaluate(rhs, env)
-        if mpmath.isnan(x) and mpmath.isnan(y):
-            continue
+        if not (mpmath.isfinite(x) and mpmath.isfinite(y)):
+            continue  # off the real domain (log, sqrt of a negative z) or a pole
         if not abs(x - y) <= TOLERANCE * max(1, abs(x), abs(y)):
             raise CheckFailed(
                 f"{lhs} = {rhs} fails at z = {mpmath.nstr(t, 8)}: {mpmath.nstr(x, 20)} vs {mpmath.nstr(y, 20)}"
             )
         used += 1
+    if used < 3:
+        raise CheckFailed(f"{lhs} = {rhs}: fewer than 3 sample points where both sides are real and finite")
     return used
 
 
