@@ -14,7 +14,16 @@ float). Where the formula changes, the definition is a ``Piecewise`` (or a
 Kink conventions are data too: for each framework, a map from breakpoint to
 the value its autograd returns there, written as ``"left"``/``"right"`` (the
 one-sided derivative from that side), ``"mid"`` (their mean) or an explicit
-SymPy number. The default framework is ``torch``.
+SymPy number. The default framework is ``torch``. Every entry was read from
+the frameworks' sources (PyTorch 2.13 ATen backward kernels, JAX 0.10.2
+``jax/_src/nn/functions.py`` and the max/min JVP that splits ties 1/2 : 1/2)
+and confirmed by running their autograd (``tests/test_conventions.py``); the
+evidence is in the README's "Kinks and conventions". Where PyTorch lacks an
+activation (squareplus, sparse_plus, sparse_sigmoid) ``torch`` takes JAX's
+value; where JAX lacks one (softshrink, hardshrink, threshold, and hardtanh
+with other bounds than -1, 1) ``jax`` takes PyTorch's value, except hardtanh,
+whose ``jax`` entry extends ``jax.nn.hard_tanh``'s rule (the identity branch
+holds at both bounds) to any bounds.
 
 >>> get("swish").name
 'silu'
@@ -245,7 +254,9 @@ _RECORDS: tuple[Activation, ...] = (
     Activation("hardswish", Piecewise((0, z <= -3), (z, z >= 3), (z * (z + 3) / 6, True)),
                family="gated", aliases=("hard_swish", "hard_silu", "hardsilu"),
                description="z * hardsigmoid(z)", reference=f"{TORCH}#hardswish",
-               conventions=_conv(torch={-3: "right", 3: "left"}, jax={-3: "left", 3: "right"})),
+               # PyTorch 2.13 hardswish_backward: x <= -3 -> 0, x < 3 -> x/3 + 1/2, else 1
+               # (older kernels used x < -3 / x <= 3, i.e. right/left; run it to see 0 and 1)
+               conventions=_conv(torch={-3: "left", 3: "right"}, jax={-3: "left", 3: "right"})),
     Activation("sparse_plus", Piecewise((0, z <= -1), (z, z >= 1), ((z + 1) ** 2 / 4, True)),
                family="other", description="C^1 piecewise-quadratic smooth ReLU",
                reference=f"{JAX}#jax.nn.sparse_plus",

@@ -609,6 +609,13 @@ def prove_identity(
     param_sets = _param_sets(symbols, base, bps)
     fl, fr = _lambdify(lhs, [z, *symbols]), _lambdify(rhs, [z, *symbols])
 
+    # a quick numeric look first: most wrong claims fail at a typical point
+    found = _search(fl, fr, symbols, param_sets, bps, 0)
+    if found is not None:
+        zval, pvals = found
+        return Verdict("refuted", "numeric counterexample (mpmath, 50 and 100 digits)",
+                       _report(lhs, rhs, zval, pvals))
+
     # symbolic, piece by piece
     proved_all, reason = True, ""
     for (lo, hi, _, _), (fL, fR) in zip(intervals, formulas, strict=True):

@@ -1,0 +1,187 @@
+"""``symderiv verify NAME CLAIM`` or ``verify --claims FILE.toml``: prove or refute claims.
+
+Exit status: 0 every claim proved; 1 some claim refuted; 3 some claim undecided and none
+refuted; 2 bad input (one line on stderr).
+
+A claims file holds ``[[claim]]`` tables, each either ``activation`` + ``derivative``
+(``g'(z) = derivative`` with ``a = g(z)``) or ``lhs`` + ``rhs`` (an identity in ``z``, where
+the catalogue's activations may be called, e.g. ``sigmoid(z)``, and catalogue parameter names
+stand for those parameters); optional ``params = {alpha = 0.2}``. Other keys are ignored.
+"""
+
+from __future__ import annotations
+
+from ..errors import ClaimsFileError, SymderivError
+
+#: Bounds on a claims file.
+MAX_FILE_BYTES = 1_000_000
+MAX_CLAIMS = 500
+#: Seconds of symbolic work per claim before it is left undecided.
+CLAIM_TIMEOUT = 30.0
+
+_EXIT = {"proved": 0, "refuted": 1, "undecided": 3}
+
+
+def register(sub) -> None:
+    from ..calculus import CONVENTIONS
+
+    p = sub.add_parser("verify", help="prove or refute g'(z) = CLAIM (or a file of claims)")
+    p.add_argument("name", nargs="?", metavar="NAME", help="activation (see 'symderiv list')")
+    p.add_argument("claim", nargs="?", metavar="CLAIM",
+                   help="an expression in z and/or a = g(z) and the parameters")
+    p.add_argument("--claims", metavar="FILE.toml", help="a TOML file of [[claim]] tables")
+    p.add_argument("--param", action="append", default=[], metavar="K=V",
+                   help="fix a parameter (repeatable); others stay symbolic")
+    p.add_argument("--convention", default="torch", metavar="|".join(CONVENTIONS),
+                   help="kink profile the claim's values at kinks are compared with (default torch)")
+    p.add_argument("--json", action="store_true", help="print a JSON array of results")
+    p.set_defaults(func=run)
+
+
+def _load_toml(path: str) -> dict:
+    import os
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise ClaimsFileError(f"claims file too large ({size} bytes, limit {MAX_FILE_BYTES})")
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ClaimsFileError(f"cannot read claims file {path!r}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ClaimsFileError(f"claims file {path!r} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ClaimsFileError(f"claims file {path!r} is not UTF-8 text") from None
+    except RecursionError:
+        raise ClaimsFileError(f"claims file {path!r} is nested too deeply") from None
+
+
+def _text(claim: dict, key: str, where: str) -> str:
+    value = claim[key]
+    if not isinstance(value, str):
+        raise ClaimsFileError(f"{where}: {key} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _params(claim: dict, where: str) -> dict:
+    raw = claim.get("params", {})
+    if not isinstance(raw, dict):
+        raise ClaimsFileError(f"{where}: params must be a table like {{alpha = 0.2}}")
+    out = {}
+    for k, v in raw.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+            raise ClaimsFileError(f"{where}: params.{k} must be a number")
+        out[k] = repr(v) if isinstance(v, float) else v
+    return out
+
+
+def claims_from_file(path: str) -> list[dict]:
+    """The ``[[claim]]`` tables of a TOML file, checked: each ``{"kind", ...}``."""
+    data = _load_toml(path)
+    claims = data.get("claim")
+    if claims is None:
+        raise ClaimsFileError(f"claims file {path!r} has no [[claim]] tables")
+    if not isinstance(claims, list) or not all(isinstance(c, dict) for c in claims):
+        raise ClaimsFileError(f"claims file {path!r}: 'claim' must be an array of tables ([[claim]])")
+    if len(claims) > MAX_CLAIMS:
+        raise ClaimsFileError(f"too many claims ({len(claims)}, limit {MAX_CLAIMS})")
+    out = []
+    for i, c in enumerate(claims, 1):
+        where = f"claim {i}"
+        if "activation" in c or "derivative" in c:
+            if not ("activation" in c and "derivative" in c):
+                raise ClaimsFileError(f"{where}: needs both activation and derivative")
+            if "lhs" in c or "rhs" in c:
+                raise ClaimsFileError(f"{where}: give activation + derivative or lhs + rhs, not both")
+            out.append({"kind": "derivative", "activation": _text(c, "activation", where),
+                        "derivative": _text(c, "derivative", where), "params": _params(c, where)})
+        elif "lhs" in c and "rhs" in c:
+            out.append({"kind": "identity", "lhs": _text(c, "lhs", where),
+                        "rhs": _text(c, "rhs", where), "params": _params(c, where)})
+        else:
+            raise ClaimsFileError(f"{where}: needs activation + derivative, or lhs + rhs")
+    return out
+
+
+def check(claim: dict, convention: str, where: str = ""):
+    """The :class:`~symderiv.prove.Verdict` for one checked claim (see :func:`claims_from_file`)."""
+    from ..prove import verify_claim, verify_identity
+
+    try:
+        if claim["kind"] == "derivative":
+            return verify_claim(claim["activation"], claim["derivative"], claim["params"],
+                                convention, timeout=CLAIM_TIMEOUT)
+        return verify_identity(claim["lhs"], claim["rhs"], claim["params"], timeout=CLAIM_TIMEOUT)
+    except SymderivError as exc:
+        if where:
+            raise type(exc)(f"{where}: {exc}") from None
+        raise
+
+
+def _line(claim: dict, verdict) -> str:
+    if claim["kind"] == "derivative":
+        text = f"{claim['activation']}'(z) = {claim['derivative']}"
+    else:
+        text = f"{claim['lhs']} = {claim['rhs']}"
+    if claim["params"]:
+        text += "  [" + ", ".join(f"{k}={v}" for k, v in claim["params"].items()) + "]"
+    out = [f"{verdict.status:9s} {text}", f"          {verdict.method}"]
+    if verdict.counterexample:
+        out.append("          counterexample: " + ", ".join(f"{k} = {v}" for k, v in verdict.counterexample.items()))
+    if verdict.assumptions:
+        out.append("          assuming " + ", ".join(verdict.assumptions))
+    if verdict.kink_note:
+        out.append(f"          kink: {verdict.kink_note}")
+    return "\n".join(out)
+
+
+def run(args) -> int:
+    from ..calculus import CONVENTIONS
+    from ..cli import print_json
+    from ..errors import UnknownConvention
+
+    if args.convention not in CONVENTIONS:
+        raise UnknownConvention(
+            f"unknown convention {args.convention!r} (choose from {', '.join(CONVENTIONS)})")
+    if args.claims is not None:
+        if args.name is not None or args.claim is not None or args.param:
+            raise SymderivError("give either NAME CLAIM [--param K=V] or --claims FILE.toml, not both")
+        claims = claims_from_file(args.claims)
+    else:
+        if args.name is None or args.claim is None:
+            raise SymderivError("give NAME CLAIM (e.g. verify sigmoid 'a*(1 - a)') or --claims FILE.toml")
+        params = {}
+        for item in args.param:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise SymderivError(f"--param expects K=V, got {item!r}")
+            params[key.strip()] = value.strip()
+        claims = [{"kind": "derivative", "activation": args.name, "derivative": args.claim,
+                   "params": params}]
+    results = []
+    for i, claim in enumerate(claims, 1):
+        where = f"claim {i}" if args.claims is not None else ""
+        results.append((claim, check(claim, args.convention, where)))
+    if args.json:
+        rows = []
+        for claim, verdict in results:
+            row = {k: v for k, v in claim.items() if k != "kind"}
+            row["params"] = {k: str(v) for k, v in claim["params"].items()}
+            row["convention"] = args.convention
+            row.update(verdict.as_json())
+            rows.append(row)
+        print_json(rows)
+    else:
+        for claim, verdict in results:
+            print(_line(claim, verdict))
+    statuses = {v.status for _, v in results}
+    if "refuted" in statuses:
+        return 1
+    if "undecided" in statuses:
+        return 3
+    return 0
