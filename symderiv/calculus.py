@@ -127,7 +127,8 @@ def breakpoints(expr: Expr, values: Mapping[Symbol, Expr] | None = None) -> list
                 found.append(r)
     nums = sample_values(expr, values)
     try:
-        return sorted(found, key=lambda r: float(r.subs(nums)))
+        # 60 digits, not float: a breakpoint may be 1e300 or two may differ by 1e-20
+        return sorted(found, key=lambda r: sympy.Float(r.subs(nums).evalf(60), 60))
     except TypeError:
         raise SymderivError("cannot order the breakpoints (a parameter without a value?)") from None
 
@@ -167,6 +168,36 @@ def _choose(expr: Expr, point: Mapping[Symbol, Expr]) -> Expr:
     return expr.replace(lambda e: isinstance(e, Piecewise), pick)
 
 
+def _sample(lo: Expr, hi: Expr) -> Expr:
+    """A number strictly inside (lo, hi), proved so exactly (the ends may be 1e300 apart
+    from 0, or 1e-20 apart from each other: floats would pick a point on the wrong side).
+
+    A short rational when one is found, else the exact midpoint (or ``hi - 1``, ``lo + 1``).
+    """
+    if lo == -oo and hi == oo:
+        return Rational(1, 3)
+    scale = max(_digits_before_point(x) for x in (lo, hi) if x not in (-oo, oo))
+    candidates = []
+    for extra in (30, 300):
+        digits = scale + extra
+        if lo == -oo:
+            candidates.append(Rational(sympy.floor(hi.evalf(digits))) - 1)
+        elif hi == oo:
+            candidates.append(Rational(sympy.ceiling(lo.evalf(digits))) + 1)
+        else:
+            candidates.append((Rational(str(lo.evalf(digits))) + Rational(str(hi.evalf(digits)))) / 2)
+    candidates.append(hi - 1 if lo == -oo else lo + 1 if hi == oo else (lo + hi) / 2)
+    for t in candidates:
+        if (lo == -oo or (t - lo).is_positive) and (hi == oo or (hi - t).is_positive):
+            return t
+    raise SymderivError(f"cannot separate the breakpoints {lo} and {hi}")
+
+
+def _digits_before_point(x: Expr) -> int:
+    approx = x.evalf(15)
+    return 0 if approx == 0 else max(0, int(sympy.floor(sympy.log(abs(approx), 10))) + 1)
+
+
 def pieces(expr: Expr, values: Mapping[Symbol, Expr] | None = None) -> list[Piece]:
     """Cut the real line at the breakpoints; one :class:`Piece` per open interval.
 
@@ -176,18 +207,11 @@ def pieces(expr: Expr, values: Mapping[Symbol, Expr] | None = None) -> list[Piec
     expr = to_piecewise(expr)
     points = breakpoints(expr, values)
     nums = sample_values(expr, values)
-    located = [float(p.subs(nums)) for p in points]
+    located = [p.subs(nums) for p in points]
     edges = [-oo, *points, oo]
     out = []
     for i in range(len(edges) - 1):
-        if not located:
-            t = Rational(1, 3)
-        elif i == 0:
-            t = Rational(located[0]).limit_denominator(10**6) - 1
-        elif i == len(located):
-            t = Rational(located[-1]).limit_denominator(10**6) + 1
-        else:
-            t = (Rational(located[i - 1]) + Rational(located[i])) / 2
+        t = _sample(located[i - 1] if i else -oo, located[i] if i < len(located) else oo)
         formula = _choose(expr, {**nums, z: t})
         out.append(Piece(edges[i], edges[i + 1], formula))
     return out

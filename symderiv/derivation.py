@@ -113,7 +113,12 @@ def _value(param: Param, raw: object) -> Expr:
     elif isinstance(raw, int):
         value = Integer(raw)
     elif isinstance(raw, Number):
-        value = Rational(str(raw))
+        try:
+            value = Rational(str(raw))
+        except (TypeError, ValueError):
+            raise BadParameterValue(
+                f"parameter {param.name} must be a finite real number, got {raw!r}"
+            ) from None
     elif isinstance(raw, str):
         try:
             value = parse_number(raw)

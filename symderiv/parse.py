@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import ast
 import math
+import unicodedata
 from collections.abc import Callable, Mapping
 
+import mpmath
 import sympy
 from sympy import Expr, Integer, Rational, Symbol
 
@@ -34,16 +36,16 @@ from .errors import InputTooLarge, ParseError, closest
 
 __all__ = ["FUNCTIONS", "LIMITS", "parse_expr_safe", "parse_number"]
 
-#: Bounds checked before any SymPy work.
+#: Bounds checked before any SymPy work (see the README's "Safety" section).
 LIMITS = {
     "length": 2000,  # characters of text
     "nodes": 400,  # AST nodes
+    "depth": 50,  # nesting depth of the AST
     "literal_digits": 60,  # characters of one numeric literal
-    "exponent": 1000,  # |p| in b**p when b and p are both numbers
-    "power": 64,  # |p| in expr**p when expr contains a symbol
-    "magnitude": 10**1000,  # |b**p| when both are numbers
+    "exponent": 1000,  # |e| of a literal such as 1e-300, and |log10| of any constant
+    "power": 64,  # |p| in expr**p when expr contains a symbol (also after SymPy combines powers)
+    "kinks": 8,  # Abs, sign, Max/Min arguments and kinked activations: breakpoints multiply
 }
-
 
 def _max(*args: Expr) -> Expr:
     return sympy.Max(*args)
@@ -80,11 +82,22 @@ FUNCTIONS: dict[str, tuple[Callable[..., Expr], int, int]] = {
 
 _CONSTANTS: dict[str, Expr] = {"pi": sympy.pi, "E": sympy.E}
 
+#: Names that would read back as infinity, NaN or the imaginary unit.
+_RESERVED = {"I", "oo", "zoo", "nan", "inf", "infinity", "Infinity", "NaN", "j"}
+
+#: Functions whose breakpoints multiply when combined (see ``LIMITS["kinks"]``).
+_KINKED = {"Abs", "abs", "sign", "Max", "max", "Min", "min"}
+
 _BINOPS: dict[type, Callable[[Expr, Expr], Expr]] = {
     ast.Add: lambda x, y: x + y,
     ast.Sub: lambda x, y: x - y,
     ast.Mult: lambda x, y: x * y,
     ast.Div: lambda x, y: x / y,
+}
+
+_OPERATORS = {
+    ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
+    ast.BitOr: "|", ast.BitAnd: "&", ast.Not: "not", ast.Invert: "~",
 }
 
 _NODE_NAMES = {
@@ -93,16 +106,30 @@ _NODE_NAMES = {
     ast.GeneratorExp: "comprehension", ast.Compare: "comparison", ast.BoolOp: "boolean operator",
     ast.IfExp: "conditional expression", ast.List: "list", ast.Tuple: "tuple", ast.Dict: "dict",
     ast.Set: "set", ast.Starred: "starred argument", ast.NamedExpr: "assignment expression",
-    ast.JoinedStr: "f-string", ast.BinOp: "expression", ast.Await: "await", ast.Yield: "yield", ast.Slice: "slice",
+    ast.JoinedStr: "f-string", ast.FormattedValue: "f-string", ast.BinOp: "expression",
+    ast.UnaryOp: "expression", ast.Call: "call", ast.Await: "await", ast.Yield: "yield",
+    ast.YieldFrom: "yield", ast.Slice: "slice",
 }
+
+
+def _constant_kind(value: object) -> str:
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bytes):
+        return "bytes"
+    if isinstance(value, complex):
+        return "complex number"
+    if value is None or isinstance(value, bool) or value is Ellipsis:
+        return "constant"
+    return type(value).__name__
 
 
 def _describe(node: ast.AST, text: str) -> str:
     kind = _NODE_NAMES.get(type(node), type(node).__name__)
+    if isinstance(node, ast.Constant):
+        kind = _constant_kind(node.value)
     segment = ast.get_source_segment(text, node) or ""
-    if len(segment) > 40:
-        segment = segment[:37] + "..."
-    return f"{kind} {segment!r}" if segment else kind
+    return f"{kind} {_short(segment, 40)!r}" if segment else kind
 
 
 def parse_number(text: str) -> Expr:
@@ -112,10 +139,18 @@ def parse_number(text: str) -> Expr:
     1/100
     >>> parse_number("-1/3")
     -1/3
+    >>> parse_number("nan")
+    Traceback (most recent call last):
+    ...
+    symderiv.errors.ParseError: not a finite real number: 'nan'
     """
+    if isinstance(text, str) and text.strip().lower().lstrip("+-") in {
+        "nan", "inf", "infinity", "oo", "zoo"
+    }:
+        raise ParseError(f"not a finite real number: {text.strip()!r}")
     expr = parse_expr_safe(text, {})
-    if not expr.is_number or expr.has(sympy.nan, sympy.zoo) or not expr.is_finite:
-        raise ParseError(f"not a finite number: {text!r}")
+    if not expr.is_number or expr.has(sympy.nan, sympy.zoo) or not expr.is_finite or not expr.is_real:
+        raise ParseError(f"not a finite real number: {_short(str(text))!r}")
     return expr
 
 
@@ -137,7 +172,17 @@ def parse_expr_safe(
 
     Raises:
         ParseError: for anything outside the allow-list, naming the offending part.
-        InputTooLarge: when a size limit is exceeded.
+        InputTooLarge: when a size limit of :data:`LIMITS` is exceeded.
+
+    Every constant (a part without symbols) is bounded as it is built, by an
+    mpmath evaluation at 64 bits: it must be real, finite, and at most
+    ``10**LIMITS["exponent"]`` in size, and ``exp``/``**`` are checked
+    *before* SymPy is asked to build something larger:
+
+    >>> parse_expr_safe("exp(exp(exp(100)))", {})
+    Traceback (most recent call last):
+    ...
+    symderiv.errors.InputTooLarge: call 'exp(exp(100))' is too large (limit 10**1000)
     """
     if not isinstance(text, str):
         raise ParseError(f"expression must be text, got {type(text).__name__}")
@@ -145,8 +190,14 @@ def parse_expr_safe(
         raise InputTooLarge(f"expression too long ({len(text)} characters, limit {LIMITS['length']})")
     if not text.strip():
         raise ParseError("empty expression")
-    if "\x00" in text:
-        raise ParseError("expression contains a NUL character")
+    for column, char in enumerate(text, 1):
+        if char == "\x00":
+            raise ParseError(f"expression contains a NUL character at column {column}")
+        if not (char.isascii() and (char.isprintable() or char in " \t\r\n")):
+            name = unicodedata.name(char, f"U+{ord(char):04X}")
+            raise ParseError(
+                f"character {char!r} ({name}) at column {column} is not allowed: expressions are ASCII"
+            )
     # ``^`` means power; replaced in the text so that it also binds like ``**``
     source = text.strip().replace("^", "**")
     try:
@@ -158,20 +209,56 @@ def parse_expr_safe(
     count = sum(1 for _ in ast.walk(tree))
     if count > LIMITS["nodes"]:
         raise InputTooLarge(f"expression too large ({count} nodes, limit {LIMITS['nodes']})")
+    depth = _depth(tree.body)
+    if depth > LIMITS["depth"]:
+        raise InputTooLarge(f"expression nested too deeply (depth {depth}, limit {LIMITS['depth']})")
     walker = _Walker(source, dict(symbols), dict(functions or {}), free_symbols)
     try:
-        result = walker.visit(tree.body)
+        with mpmath.workprec(64):
+            result = walker.visit(tree.body)
+    except _Unbounded as exc:
+        raise InputTooLarge(f"constant in {_short(source)!r} {exc}") from None
     except RecursionError:
         raise InputTooLarge("expression nested too deeply") from None
     if not isinstance(result, Expr):
         raise ParseError(f"not an expression: {_short(source)!r}")
-    if result.has(sympy.zoo, sympy.nan):
+    if result.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         raise ParseError(f"expression is undefined (division by zero?): {_short(source)!r}")
+    if result.has(sympy.I):
+        raise ParseError(f"expression is not real: {_short(source)!r}")
+    _check_powers(result, source)
     return result
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= 60 else text[:57] + "..."
+def _depth(node: ast.AST) -> int:
+    """Nesting depth of an AST, without recursion (the tree may be deep)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(item))
+    return deepest
+
+
+def _check_powers(expr: Expr, source: str) -> None:
+    """Powers of symbolic bases stay small even after SymPy combines them (``(z**64)**64``)."""
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Pow) and node.base.free_symbols and node.exp.is_number:
+            p = node.exp
+            if p.is_Rational and p.q > 10**6:
+                raise InputTooLarge(
+                    f"exponent of {_short(str(node), 40)!r} in {_short(source)!r} is too fine "
+                    "(denominator above 10**6)"
+                )
+            if p.is_Rational and abs(p) > LIMITS["power"]:
+                raise InputTooLarge(
+                    f"power {_short(str(node), 40)!r} too large in {_short(source)!r} "
+                    f"(limit {LIMITS['power']})"
+                )
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _syntax_reason(exc: SyntaxError) -> str:
@@ -181,18 +268,112 @@ def _syntax_reason(exc: SyntaxError) -> str:
     return msg
 
 
+# --- bounding constants -------------------------------------------------------------------
+
+_MP_FUNCTIONS: dict[str, Callable] = {
+    "exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "sin": mpmath.sin, "cos": mpmath.cos,
+    "tan": mpmath.tan, "atan": mpmath.atan, "sinh": mpmath.sinh, "cosh": mpmath.cosh,
+    "tanh": mpmath.tanh, "asinh": mpmath.asinh, "erf": mpmath.erf, "erfc": mpmath.erfc,
+    "Abs": mpmath.fabs, "sign": mpmath.sign, "Max": max, "Min": min,
+}
+#: Functions that grow like exp(|x|): refused before evaluation when the result would be too large.
+_EXPONENTIAL = {"exp", "sinh", "cosh"}
+_LN10 = math.log(10)
+
+
+class _Unbounded(Exception):
+    """A constant that is not a finite real number within the limits; the message says why."""
+
+    def __init__(self, why: str = "") -> None:
+        super().__init__(why or f"is too large (limit 10**{LIMITS['exponent']})")
+
+
+def _log10(x: mpmath.mpf) -> float:
+    return float(mpmath.log10(abs(x))) if x else -math.inf
+
+
+def _numeric(expr: Expr, memo: dict) -> mpmath.mpf:
+    """The value of a constant at 64 bits, never building a number beyond the limits."""
+    if expr in memo:
+        return memo[expr]
+    limit = LIMITS["exponent"]
+    if expr.is_Rational:
+        if max(abs(expr.p), expr.q).bit_length() > limit * 3.33:
+            raise _Unbounded
+        value = mpmath.mpf(expr.p) / expr.q
+    elif expr is sympy.pi:
+        value = +mpmath.pi
+    elif expr is sympy.E:
+        value = +mpmath.e
+    elif expr.is_Add:
+        value = mpmath.fsum(_numeric(arg, memo) for arg in expr.args)
+    elif expr.is_Mul:
+        value = mpmath.mpf(1)
+        for arg in expr.args:
+            value *= _numeric(arg, memo)
+    elif expr.is_Pow:
+        base, power = _numeric(expr.base, memo), _numeric(expr.exp, memo)
+        if base == 0 and power <= 0:
+            raise _Unbounded("is undefined (division by zero?)")
+        if base < 0 and not expr.exp.is_Integer:
+            raise _Unbounded("is not a real number")
+        if base and abs(float(power) * _log10(base)) > limit:
+            raise _Unbounded
+        value = mpmath.power(base, power)
+    elif isinstance(expr, sympy.Function) and type(expr).__name__ in _MP_FUNCTIONS:
+        name = type(expr).__name__
+        args = [_numeric(arg, memo) for arg in expr.args]
+        if name in _EXPONENTIAL and abs(args[0]) > limit * _LN10:
+            raise _Unbounded
+        if name in {"log", "sqrt"} and args[0] <= (0 if name == "log" else -1e-300):
+            raise _Unbounded("is not a real number" if args[0] < 0 else "is undefined")
+        value = _MP_FUNCTIONS[name](*args)
+    else:
+        raise _Unbounded(f"cannot be bounded (a constant {type(expr).__name__})")
+    if not mpmath.isfinite(value) or (value and abs(_log10(value)) > limit):
+        raise _Unbounded
+    memo[expr] = value
+    return value
+
+
 class _Walker:
     def __init__(self, text: str, symbols: dict, functions: dict, free: bool) -> None:
         self.text = text
         self.symbols = symbols
         self.functions = functions
         self.free = free
+        self.kinks = 0
+        self.memo: dict = {}
 
     def visit(self, node: ast.AST) -> Expr:
         method = getattr(self, "visit_" + type(node).__name__, None)
         if method is None:
             raise ParseError(f"{_describe(node, self.text)} is not allowed in an expression")
-        return method(node)
+        result = method(node)
+        if isinstance(result, Expr) and not result.free_symbols:
+            self.bound(result, node)
+        return result
+
+    def bound(self, value: Expr, node: ast.AST) -> None:
+        """Refuse a constant that is not real, not finite, or beyond ``10**LIMITS["exponent"]``."""
+        if value.has(sympy.zoo, sympy.nan):
+            raise ParseError(f"{_describe(node, self.text)} is undefined (division by zero?)")
+        if value.has(sympy.oo, -sympy.oo):
+            raise ParseError(f"{_describe(node, self.text)} is infinite")
+        if value.has(sympy.I):
+            raise ParseError(f"{_describe(node, self.text)} is not a real number")
+        try:
+            result = _numeric(value, self.memo)
+        except _Unbounded as exc:
+            why = str(exc)
+        except (ValueError, ZeroDivisionError, OverflowError, TypeError, ArithmeticError):
+            why = "cannot be evaluated"
+        else:
+            if isinstance(result, mpmath.mpf):
+                return
+            why = "is not a real number"
+        error = InputTooLarge if "too large" in why else ParseError
+        raise error(f"{_describe(node, self.text)} {why}")
 
     def visit_Constant(self, node: ast.Constant) -> Expr:
         value = node.value
@@ -201,14 +382,15 @@ class _Walker:
         literal = ast.get_source_segment(self.text, node) or repr(value)
         literal = literal.replace("_", "")
         if len(literal) > LIMITS["literal_digits"]:
-            raise InputTooLarge(f"number literal too long ({len(literal)} characters)")
+            raise InputTooLarge(
+                f"number literal {_short(literal, 20)!r} too long ({len(literal)} characters, "
+                f"limit {LIMITS['literal_digits']})"
+            )
         if isinstance(value, int):
             return Integer(value)
-        if not math.isfinite(value):
-            raise InputTooLarge(f"number {literal!r} is out of range")
         _, _, exponent = literal.lower().partition("e")
         if exponent and abs(int(exponent)) > LIMITS["exponent"]:
-            raise InputTooLarge(f"exponent of {literal!r} too large")
+            raise InputTooLarge(f"exponent of {literal!r} too large (limit {LIMITS['exponent']})")
         return Rational(literal)
 
     def visit_Name(self, node: ast.Name) -> Expr:
@@ -219,63 +401,72 @@ class _Walker:
             return _CONSTANTS[name]
         if name in FUNCTIONS or name in self.functions:
             raise ParseError(f"function {name!r} used without arguments")
-        if self.free and name.isidentifier() and not name.startswith("_") and len(name) <= 20:
+        if name in _RESERVED:
+            raise ParseError(f"name {name!r} is not allowed: infinite and complex values are refused")
+        if self.free and not name.startswith("_") and len(name) <= 20:
             sym = Symbol(name, real=True)
             self.symbols[name] = sym
             return sym
         known = sorted(self.symbols) + sorted(_CONSTANTS)
         raise ParseError(
-            f"unknown name {name!r} (allowed: {', '.join(known)})" + closest(name, known)
+            f"unknown name {_short(name, 30)!r} (allowed: {', '.join(known)})" + closest(name, known)
         )
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Expr:
-        operand = self.visit(node.operand)
         if isinstance(node.op, ast.USub):
-            return -operand
+            return -self.visit(node.operand)
         if isinstance(node.op, ast.UAdd):
-            return operand
-        raise ParseError(f"operator in {_describe(node, self.text)} is not allowed")
+            return self.visit(node.operand)
+        return self._refuse_operator(node)
+
+    def _refuse_operator(self, node: ast.AST) -> Expr:
+        op = _OPERATORS.get(type(getattr(node, "op", None)), "?")
+        raise ParseError(f"operator {op!r} in {_describe(node, self.text)} is not allowed")
 
     def visit_BinOp(self, node: ast.BinOp) -> Expr:
         if isinstance(node.op, (ast.Pow, ast.BitXor)):
             return self._power(node)
         op = _BINOPS.get(type(node.op))
         if op is None:
-            raise ParseError(f"operator in {_describe(node, self.text)} is not allowed")
+            return self._refuse_operator(node)
         left, right = self.visit(node.left), self.visit(node.right)
-        self._check_magnitude(left, node)
-        self._check_magnitude(right, node)
+        if not left.free_symbols and not right.free_symbols:
+            # both bounded already: check the would-be value before SymPy multiplies big integers
+            try:
+                a, b = _numeric(left, self.memo), _numeric(right, self.memo)
+                if isinstance(node.op, ast.Mult):
+                    size = _log10(a) + _log10(b)
+                elif isinstance(node.op, ast.Div):
+                    size = _log10(a) - _log10(b) if b else 0.0
+                else:
+                    size = max(_log10(a), _log10(b))
+            except _Unbounded:
+                size = math.inf
+            if abs(size) > LIMITS["exponent"] + 1 and size != -math.inf:
+                raise InputTooLarge(
+                    f"{_describe(node, self.text)} is too large (limit 10**{LIMITS['exponent']})"
+                )
         return op(left, right)
 
     def _power(self, node: ast.BinOp) -> Expr:
         base = self.visit(node.left)
         power = self.visit(node.right)
-        if power.is_number:
-            try:
-                size = abs(float(power))
-            except (TypeError, OverflowError):
-                size = math.inf
-            if base.free_symbols and size > LIMITS["power"]:
+        if not power.free_symbols:
+            p = _numeric(power, self.memo)
+            if base.free_symbols and abs(p) > LIMITS["power"]:
                 raise InputTooLarge(
                     f"power too large in {_describe(node, self.text)} (limit {LIMITS['power']})"
                 )
-            if base.is_number:
-                if size > LIMITS["exponent"]:
-                    raise InputTooLarge(f"exponent too large in {_describe(node, self.text)}")
-                try:
-                    b = abs(float(base))
-                except (TypeError, OverflowError):
-                    b = math.inf
-                if b > 1 and size * math.log10(b) > math.log10(LIMITS["magnitude"]):
-                    raise InputTooLarge(f"number too large in {_describe(node, self.text)}")
-        elif power.free_symbols and base.is_number:
-            pass  # e.g. 2**z: fine
-        result = base**power
-        return result
-
-    def _check_magnitude(self, value: Expr, node: ast.AST) -> None:
-        if value.is_Integer and abs(value) > LIMITS["magnitude"]:
-            raise InputTooLarge(f"number too large in {_describe(node, self.text)}")
+            if not base.free_symbols:
+                b = _numeric(base, self.memo)
+                if b and abs(float(p) * _log10(b)) > LIMITS["exponent"]:
+                    raise InputTooLarge(
+                        f"{_describe(node, self.text)} is too large (limit 10**{LIMITS['exponent']})"
+                    )
+        elif not base.free_symbols:
+            # a constant to a symbolic power, e.g. 2**z: fine; checked for size later if needed
+            pass
+        return base**power
 
     def visit_Call(self, node: ast.Call) -> Expr:
         if not isinstance(node.func, ast.Name):
@@ -286,14 +477,38 @@ class _Walker:
         if name not in FUNCTIONS and name not in self.functions:
             allowed = sorted({*FUNCTIONS, *self.functions})
             hint = closest(name, allowed) or " (allowed: " + ", ".join(allowed[:3]) + ", ...)"
-            raise ParseError(f"function {name!r} is not allowed{hint}")
+            raise ParseError(f"function {_short(name, 30)!r} is not allowed{hint}")
         args = [self.visit(arg) for arg in node.args]
         if name in self.functions:
             if len(args) != 1:
                 raise ParseError(f"{name}() takes exactly one argument, got {len(args)}")
-            return self.functions[name](args[0])
+            func = self.functions[name]
+            if _has_kinks(func):
+                self._count_kinks(1, node)
+            return func(args[0])
         func, lo, hi = FUNCTIONS[name]
         if not lo <= len(args) <= hi:
             want = str(lo) if lo == hi else f"{lo} to {hi}"
             raise ParseError(f"{name}() takes {want} arguments, got {len(args)}")
+        if name in _KINKED:
+            self._count_kinks(max(1, len(args) - 1), node)
+        if name in _EXPONENTIAL and not args[0].free_symbols:
+            x = _numeric(args[0], self.memo)
+            if abs(x) > LIMITS["exponent"] * _LN10:
+                raise InputTooLarge(
+                    f"{_describe(node, self.text)} is too large (limit 10**{LIMITS['exponent']})"
+                )
         return func(*args)
+
+    def _count_kinks(self, n: int, node: ast.AST) -> None:
+        self.kinks += n
+        if self.kinks > LIMITS["kinks"]:
+            raise InputTooLarge(
+                f"too many kinks (Abs, sign, Max, Min, piecewise activations) at "
+                f"{_describe(node, self.text)} (limit {LIMITS['kinks']})"
+            )
+
+
+def _has_kinks(func: object) -> bool:
+    expr = getattr(func, "expr", None)
+    return isinstance(expr, Expr) and expr.has(sympy.Piecewise, sympy.Max, sympy.Min, sympy.Abs, sympy.sign)

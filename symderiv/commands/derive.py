@@ -27,7 +27,10 @@ def target(args):
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise SymderivError(f"--param expects K=V, got {item!r}")
-        params[act.param(key.strip()).name] = value.strip()
+        name = act.param(key.strip()).name
+        if name in params:
+            raise SymderivError(f"--param {name} given twice")
+        params[name] = value.strip()
     return act, params
 
 

@@ -1,0 +1,126 @@
+"""Bounded work: a time budget for any block of code, and the CLI's memory cap.
+
+:func:`time_limit` raises :class:`~symderiv.errors.BudgetExceeded` when a block
+runs too long. It uses ``SIGALRM``, which interrupts Python code between two
+bytecodes, so also SymPy and mpmath (pure Python over big integers). The
+alarm is raised as a ``BaseException`` that ``except Exception`` inside SymPy
+cannot swallow, and it repeats every half second until the block has unwound,
+so even a handler that swallows it once cannot keep the budget from holding.
+Only a single C call (one multiplication of huge integers) delays it; the parser's
+limits (:data:`symderiv.parse.LIMITS`) keep those small.
+
+Budgets nest: an inner budget never outlives the outer one. Outside the main
+thread, or where ``SIGALRM`` does not exist, there is no limit.
+
+>>> with time_limit(5):
+...     sum(range(10))
+45
+>>> with time_limit(0.05):
+...     while True:
+...         pass
+Traceback (most recent call last):
+...
+symderiv.errors.BudgetExceeded: time budget of 0.05 s exceeded (raise it with --timeout SECONDS)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+from .errors import BudgetExceeded
+
+__all__ = ["default_memory_limit", "limit_memory", "time_limit"]
+
+_REPEAT = 0.5  # seconds between repeated alarms once the budget is spent
+
+
+class _Expired(BaseException):
+    """The alarm, as a BaseException: ``except Exception`` in library code does not catch it."""
+
+
+def _on_alarm(signum, frame):
+    raise _Expired
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None, what: str = "time budget") -> Iterator[None]:
+    """Run the block within ``seconds`` of wall time, else raise ``BudgetExceeded``.
+
+    ``None`` means no limit (but an enclosing budget still holds).
+    """
+    usable = (
+        seconds is not None
+        and hasattr(signal, "SIGALRM")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+    if not seconds > 0:
+        raise BudgetExceeded(f"{what} must be positive, got {seconds}")
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    ours = seconds if not outer_left else min(seconds, outer_left)
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    expired = False
+    signal.setitimer(signal.ITIMER_REAL, ours, _REPEAT)
+    try:
+        yield
+    except _Expired:
+        expired = True
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            left = outer_left - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), _REPEAT)
+    if expired:
+        if outer_left and outer_left <= seconds:
+            raise _Expired  # the outer budget is the one spent: let it report
+        raise BudgetExceeded(f"{what} of {seconds:g} s exceeded (raise it with --timeout SECONDS)")
+
+
+def default_memory_limit() -> int:
+    """Bytes of address space the CLI allows itself: 3/4 of RAM, between 2 and 16 GiB.
+
+    ``SYMDERIV_MAX_MEMORY_MB`` overrides it (0: no cap).
+    """
+    env = os.environ.get("SYMDERIV_MAX_MEMORY_MB", "").strip()
+    if env:
+        try:
+            return max(0, int(env)) * 2**20
+        except ValueError:
+            return 0
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 8 * 2**30
+    return int(min(max(ram * 3 // 4, 2 * 2**30), 16 * 2**30))
+
+
+def limit_memory(nbytes: int | None = None) -> int:
+    """Cap this process's address space (``RLIMIT_AS``) so a blow-up is a ``MemoryError``.
+
+    Never raises the current limit; returns the cap in force (0: none). Meant for the CLI
+    process only, not for a library caller's process.
+    """
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return 0
+    want = default_memory_limit() if nbytes is None else nbytes
+    if not want:
+        return 0
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    caps = [c for c in (soft, hard, want) if c != resource.RLIM_INFINITY and c > 0]
+    cap = min(caps)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ValueError, OSError):
+        return 0
+    return cap
