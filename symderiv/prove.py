@@ -799,7 +799,10 @@ def verify_identity(
     for name, raw in (params or {}).items():
         if name not in symbols or name == "z":
             raise UnknownParameterError(f"unknown parameter {name!r}" + closest(name, symbols))
-        value = parse_number(str(raw)) if not isinstance(raw, Expr) else raw
+        try:
+            value = parse_number(str(raw)) if not isinstance(raw, Expr) else raw
+        except ParseError as exc:
+            raise BadParameterValue(f"bad value for parameter {name}: {exc}") from None
         sym = symbols[name]
         for assumption in ("positive", "nonnegative", "negative"):
             if getattr(sym, f"is_{assumption}") and getattr(value, f"is_{assumption}") is False:

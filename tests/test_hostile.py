@@ -489,3 +489,83 @@ def test_broken_pipe_is_quiet():
     r = subprocess.run(f"'{sys.executable}' -m symderiv list | head -c 10", shell=True,
                        capture_output=True, text=True, timeout=60)
     assert r.stderr == "" and len(r.stdout) == 10
+
+
+# --- claims files and verify's budget --------------------------------------------------------
+
+CLAIMS_FILES = [
+    # (content as bytes, fragment)
+    (b"", "has no [[claim]] tables"),
+    (b"claim = 5\n", "'claim' must be an array of tables"),
+    (b'[[claim]]\nactivation = "sigmoid"\nderivative = "a*(1-a)"\n\n[[claim]]\nactivation = "tanh"\n',
+     "claim 2 (line 5): needs both activation and derivative"),
+    (b'[[claim]]\nactivation = "sigmoid"\nderivative = "a*(1-a)\n', "not valid TOML: Illegal character"
+     " '\\n' (at line 3"),
+    (b'[[claim]]\nderivative = 5\nactivation = "relu"\n', "claim 1 (line 1): derivative must be a string"),
+    (b'[[claim]]\nlhs = "z"\n', "claim 1 (line 1): needs activation + derivative, or lhs + rhs"),
+    (b'[[claim]]\nlhs = "z"\nrhs = "z"\nparams = {alpha = nan}\n',
+     "claim 1 (line 1): bad value for parameter alpha: not a finite real number: 'nan'"),
+    (b'[[claim]]\nlhs = "z"\nrhs = "z"\nparams = {alpha = inf}\n', "bad value for parameter alpha"),
+    (b'[[claim]]\nactivation = "sigmod"\nderivative = "a"\n', "claim 1 (line 1): unknown activation 'sigmod'"),
+    (b'[[claim]]\nactivation = "relu"\nderivative = "a"\nparams = {beta = 2}\n',
+     "relu has no parameter 'beta' (valid: none)"),
+    (b'[[claim]]\nlhs = "z"\nrhs = "z"\nparams = {nonsense = 2}\n', "unknown parameter 'nonsense'"),
+    (b'x = 1\n[[claim]]\nlhs = "z**(9**9**9)"\nrhs = "z"\n', "claim 1 (line 2): expression '9**9**9' is too large"),
+    (b'[[claim]]\nlhs = "open(\'PWNED\', \'w\')"\nrhs = "z"\n', "function 'open' is not allowed"),
+    (b'[[claim]]\nactivation = "relu"\nderivative = "__import__(\'os\').system(\'touch PWNED\')"\n',
+     "attribute access"),
+    (b"\xff\xfe\x00garbage", "is not UTF-8 text (line 1)"),
+    (b"a = " + b"[" * 3000 + b"]" * 3000 + b"\n", "nested too deeply"),
+    (b'[[claim]]\nlhs = "z"\nrhs = "z"\n' * 501, "too many claims (501, limit 500)"),
+    (b"# " + b"x" * 1_000_001, "too large (limit 1000000 bytes)"),
+]
+
+
+@pytest.mark.parametrize("content,fragment", CLAIMS_FILES, ids=[f"claims{i}" for i in range(len(CLAIMS_FILES))])
+def test_bad_claims_files(capsys, tmp_path, monkeypatch, content, fragment):
+    path = tmp_path / "claims.toml"
+    path.write_bytes(content.replace(b"PWNED", str(tmp_path / "pwned").encode()))
+    monkeypatch.chdir(tmp_path)
+    assert fragment in _one_line_error(capsys, ["verify", "--claims", str(path)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.toml"]
+
+
+@pytest.mark.parametrize("where,fragment", [
+    ("absent.toml", "cannot read claims file"),
+    (".", "Is a directory"),
+    ("/dev/zero", "too large (limit 1000000 bytes)"),
+])
+def test_claims_file_that_is_not_a_file(capsys, tmp_path, where, fragment):
+    path = where if where.startswith("/") else str(tmp_path / where)
+    if where.startswith("/") and not __import__("os").path.exists(where):
+        pytest.skip(f"no {where} here")
+    assert fragment in _one_line_error(capsys, ["verify", "--claims", path])
+
+
+def test_verify_answers_undecided_when_the_budget_runs_out(capsys, tmp_path):
+    """A claim too slow for the budget is undecided (exit 3), the rest is not attempted, soon."""
+    import json
+
+    from symderiv.cli import main
+
+    path = tmp_path / "claims.toml"
+    path.write_text(f'[[claim]]\nlhs = "{SLOW}"\nrhs = "{SLOW} + 0"\n\n'
+                    '[[claim]]\nactivation = "sigmoid"\nderivative = "a*(1 - a)"\n')
+    start = time.perf_counter()
+    status = main(["--timeout", "2", "verify", "--claims", str(path), "--json"])
+    elapsed = time.perf_counter() - start
+    out, err = capsys.readouterr()
+    assert status == 3 and err == ""
+    rows = json.loads(out)
+    assert [r["status"] for r in rows] == ["undecided", "undecided"]
+    assert "time budget (2 s) ran out" in rows[0]["method"]
+    assert "not attempted" in rows[1]["method"]
+    assert elapsed < 4
+
+
+def test_verify_single_claim_budget(capsys):
+    from symderiv.cli import main
+
+    status = main(["--timeout", "1", "verify", "sigmoid", f"a*(1 - a) + 10**-70*{SLOW}"])
+    out, err = capsys.readouterr()
+    assert status == 3 and err == "" and out.startswith("undecided") and "time budget (1 s)" in out

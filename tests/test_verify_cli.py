@@ -106,7 +106,7 @@ rhs = "sigmoid(z) + 10**-70"
     (("--claims",), "[[claim]]\nactivation = 'relu'\nderivative = 3\n", "derivative must be a string"),
     (("--claims",), "[[claim]]\nactivation = 'relu'\nderivative = '1'\nparams = 3\n", "params must be a table"),
     (("--claims",), "[[claim]]\nactivation = 'relu'\nderivative = '1'\n[[claim]]\nactivation = 'nope'\n"
-                    "derivative = '1'\n", "claim 2: unknown activation"),
+                    "derivative = '1'\n", "claim 2 (line 4): unknown activation"),
     (("--claims",), "[[claim]]\nlhs = 'z'\nrhs = 'q'\n", "unknown name 'q'"),
 ])
 def test_bad_input_is_one_line_exit_2(cli, tmp_path, args, text, fragment):

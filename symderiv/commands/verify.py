@@ -7,6 +7,11 @@ A claims file holds ``[[claim]]`` tables, each either ``activation`` + ``derivat
 (``g'(z) = derivative`` with ``a = g(z)``) or ``lhs`` + ``rhs`` (an identity in ``z``, where
 the catalogue's activations may be called, e.g. ``sigmoid(z)``, and catalogue parameter names
 stand for those parameters); optional ``params = {alpha = 0.2}``. Other keys are ignored.
+
+Time: the whole command has ``--timeout`` seconds (default :data:`DEFAULT_BUDGET`); each claim
+gets at most the larger of :data:`CLAIM_TIMEOUT` and a fair share, and never more than what is
+left. A claim whose time runs out is ``undecided`` (so is a claim never reached), and the
+command still prints every result: a spent budget is an answer here, not an error.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from ..errors import ClaimsFileError, SymderivError
 #: Bounds on a claims file.
 MAX_FILE_BYTES = 1_000_000
 MAX_CLAIMS = 500
-#: Seconds of symbolic work per claim before it is left undecided.
+#: Seconds of work per claim before it is left undecided (unless --timeout leaves more per claim).
 CLAIM_TIMEOUT = 30.0
+#: Default --timeout of the whole command.
+DEFAULT_BUDGET = 120.0
 
 _EXIT = {"proved": 0, "refuted": 1, "undecided": 3}
 
@@ -35,30 +42,40 @@ def register(sub) -> None:
     p.add_argument("--convention", default="torch", metavar="|".join(CONVENTIONS),
                    help="kink profile the claim's values at kinks are compared with (default torch)")
     p.add_argument("--json", action="store_true", help="print a JSON array of results")
-    p.set_defaults(func=run)
+    # the command manages its budget itself (undecided, not an error); the CLI keeps a backstop
+    p.set_defaults(func=run, budget=DEFAULT_BUDGET, own_budget=True)
 
 
-def _load_toml(path: str) -> dict:
-    import os
-
+def _load_toml(path: str) -> tuple[dict, str]:
+    """The parsed file and its text; at most MAX_FILE_BYTES are ever read (``/dev/zero`` is fine)."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise ClaimsFileError(f"claims file too large ({size} bytes, limit {MAX_FILE_BYTES})")
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            raw = fh.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ClaimsFileError(f"claims file {path!r} too large (limit {MAX_FILE_BYTES} bytes)")
+        text = raw.decode("utf-8")
+        return tomllib.loads(text), text
     except OSError as exc:
         raise ClaimsFileError(f"cannot read claims file {path!r}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ClaimsFileError(f"claims file {path!r} is not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ClaimsFileError(f"claims file {path!r} is not UTF-8 text") from None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ClaimsFileError(f"claims file {path!r} is not UTF-8 text (line {line})") from None
     except RecursionError:
         raise ClaimsFileError(f"claims file {path!r} is nested too deeply") from None
+
+
+def _claim_lines(text: str) -> list[int]:
+    """Line numbers of the ``[[claim]]`` headers, in order (for messages)."""
+    import re
+
+    return [i for i, line in enumerate(text.splitlines(), 1)
+            if re.match(r"\s*\[\[\s*claim\s*\]\]", line)]
 
 
 def _text(claim: dict, key: str, where: str) -> str:
@@ -82,7 +99,8 @@ def _params(claim: dict, where: str) -> dict:
 
 def claims_from_file(path: str) -> list[dict]:
     """The ``[[claim]]`` tables of a TOML file, checked: each ``{"kind", ...}``."""
-    data = _load_toml(path)
+    data, text = _load_toml(path)
+    lines = _claim_lines(text)
     claims = data.get("claim")
     if claims is None:
         raise ClaimsFileError(f"claims file {path!r} has no [[claim]] tables")
@@ -92,31 +110,42 @@ def claims_from_file(path: str) -> list[dict]:
         raise ClaimsFileError(f"too many claims ({len(claims)}, limit {MAX_CLAIMS})")
     out = []
     for i, c in enumerate(claims, 1):
-        where = f"claim {i}"
+        where = f"claim {i}" + (f" (line {lines[i - 1]})" if len(lines) == len(claims) else "")
         if "activation" in c or "derivative" in c:
             if not ("activation" in c and "derivative" in c):
                 raise ClaimsFileError(f"{where}: needs both activation and derivative")
             if "lhs" in c or "rhs" in c:
                 raise ClaimsFileError(f"{where}: give activation + derivative or lhs + rhs, not both")
             out.append({"kind": "derivative", "activation": _text(c, "activation", where),
-                        "derivative": _text(c, "derivative", where), "params": _params(c, where)})
+                        "derivative": _text(c, "derivative", where), "params": _params(c, where),
+                        "where": where})
         elif "lhs" in c and "rhs" in c:
             out.append({"kind": "identity", "lhs": _text(c, "lhs", where),
-                        "rhs": _text(c, "rhs", where), "params": _params(c, where)})
+                        "rhs": _text(c, "rhs", where), "params": _params(c, where), "where": where})
         else:
             raise ClaimsFileError(f"{where}: needs activation + derivative, or lhs + rhs")
     return out
 
 
-def check(claim: dict, convention: str, where: str = ""):
-    """The :class:`~symderiv.prove.Verdict` for one checked claim (see :func:`claims_from_file`)."""
-    from ..prove import verify_claim, verify_identity
+def check(claim: dict, convention: str, where: str = "", budget: float | None = CLAIM_TIMEOUT):
+    """The :class:`~symderiv.prove.Verdict` for one checked claim (see :func:`claims_from_file`).
 
+    Within ``budget`` seconds (None: no limit); when it runs out the verdict is ``undecided``.
+    """
+    from ..budget import time_limit
+    from ..errors import BudgetExceeded
+    from ..prove import Verdict, verify_claim, verify_identity
+
+    symbolic = None if budget is None else 0.8 * budget  # leave time for the numeric search
     try:
-        if claim["kind"] == "derivative":
-            return verify_claim(claim["activation"], claim["derivative"], claim["params"],
-                                convention, timeout=CLAIM_TIMEOUT)
-        return verify_identity(claim["lhs"], claim["rhs"], claim["params"], timeout=CLAIM_TIMEOUT)
+        with time_limit(budget):
+            if claim["kind"] == "derivative":
+                return verify_claim(claim["activation"], claim["derivative"], claim["params"],
+                                    convention, timeout=symbolic)
+            return verify_identity(claim["lhs"], claim["rhs"], claim["params"], timeout=symbolic)
+    except BudgetExceeded:
+        return Verdict("undecided", f"time budget ({budget:.3g} s) ran out before a verdict "
+                                    "(raise it with --timeout SECONDS)")
     except SymderivError as exc:
         if where:
             raise type(exc)(f"{where}: {exc}") from None
@@ -163,14 +192,25 @@ def run(args) -> int:
             params[key.strip()] = value.strip()
         claims = [{"kind": "derivative", "activation": args.name, "derivative": args.claim,
                    "params": params}]
+    import time
+
+    from ..prove import Verdict
+
     results = []
-    for i, claim in enumerate(claims, 1):
-        where = f"claim {i}" if args.claims is not None else ""
-        results.append((claim, check(claim, args.convention, where)))
+    deadline = time.monotonic() + args.timeout
+    share = max(CLAIM_TIMEOUT, args.timeout / len(claims))
+    for claim in claims:
+        left = deadline - time.monotonic()
+        if left < 0.05:
+            verdict = Verdict("undecided", f"not attempted: the time budget ({args.timeout:g} s) "
+                                           "was spent on earlier claims")
+        else:
+            verdict = check(claim, args.convention, claim.get("where", ""), min(share, left))
+        results.append((claim, verdict))
     if args.json:
         rows = []
         for claim, verdict in results:
-            row = {k: v for k, v in claim.items() if k != "kind"}
+            row = {k: v for k, v in claim.items() if k not in ("kind", "where")}
             row["params"] = {k: str(v) for k, v in claim["params"].items()}
             row["convention"] = args.convention
             row.update(verdict.as_json())
