@@ -21,13 +21,17 @@ Every equality symderiv claims is asked here, and the answer is one of three:
   ``method`` but is not a proof.
 
 Parameters (any free symbol other than ``z``) stay symbolic with their
-assumptions, and a claim must hold for all their admissible values: the
-counterexample search tries several values per parameter (the catalogue's
-default, small, large), keeping the order of the breakpoints. When that order
-depends on the parameters and SymPy cannot prove it from their assumptions
-(``min_val < max_val`` for ``hardtanh``), the proof is valid for the order
-the parameters' default values give, and the verdict says so in
-``assumptions``.
+assumptions, and a claim must hold for all their admissible values: every
+condition of a piece is decided for all of them (by the sign of each factor,
+with the interval carried into the assumptions), and the counterexample search
+tries several values per parameter (the catalogue's default, small, large).
+The *domain* breakpoints (the ``breakpoints`` argument: an activation's kinks)
+keep their order, which is part of the function's definition; when SymPy cannot
+prove that order from the assumptions (``min_val < max_val`` for ``hardtanh``)
+the verdict lists it in ``assumptions``. A proof that would need an order of the
+claim's *own* breakpoints (threshold's ``value <= threshold``) is not a proof
+for all parameter values: such a claim is ``undecided`` at best. Floats are
+taken at their exact binary value (``0.1`` is not ``1/10``).
 
 A claim that holds off the kinks but gives another value *at* a kink than the
 chosen convention keeps its verdict; :func:`verify_claim` adds a ``kink_note``.
@@ -49,6 +53,7 @@ True
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -451,6 +456,8 @@ def _is_zero(d: Expr, deadline: float | None) -> bool:
         lambda e: sympy.simplify(e),
         lambda e: sympy.simplify(e.rewrite(sympy.exp)),
         lambda e: sympy.simplify(sympy.powsimp(sympy.expand(e.rewrite(sympy.exp)), force=False)),
+        # numerically safer spellings (log1p, expm1, ...) back to elementary functions
+        lambda e: sympy.simplify(e.rewrite(sympy.log).rewrite(sympy.exp)),
     ]
     for step in candidates:
         _check_time(deadline)
@@ -550,9 +557,12 @@ def _search_points(lo: float | None, hi: float | None, rng: random.Random, n_ran
         w = hi - lo
         xs = [lo + w * f for f in (0.5, 0.25, 0.75, 0.1, 0.9, 1e-3, 1 - 1e-3)]
         xs += [lo + w * rng.uniform(0.001, 0.999) for _ in range(n_random)]
+    digits = 9
+    if lo is not None and hi is not None and hi > lo:  # a narrow interval needs more decimals
+        digits = max(9, 4 - math.floor(math.log10(hi - lo)))
     out = []
     for x in xs:
-        r = Rational(repr(round(x, 9)))
+        r = Rational(repr(round(x, digits)))
         if (lo is None or r > Rational(repr(lo))) and (hi is None or r < Rational(repr(hi))) and r not in out:
             out.append(r)
     return out
@@ -698,7 +708,9 @@ def prove_identity(
 def _as_expr(x) -> Expr:
     if isinstance(x, str):
         raise TypeError("prove_identity takes SymPy expressions; parse text with parse_expr_safe")
-    return sympy.sympify(x, strict=True)
+    expr = sympy.sympify(x, strict=True)
+    # a binary float means exactly its binary value (0.1 is not 1/10): no rounding can hide a difference
+    return expr.xreplace({f: Rational(f) for f in expr.atoms(sympy.Float)})
 
 
 def _intervals(bps: list[Expr], located: list[float]):
