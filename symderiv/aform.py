@@ -56,6 +56,10 @@ from .errors import SymderivError
 __all__ = ["aform", "witness"]
 
 _DPS = 50
+#: Seconds the a-form search may take (a custom expression can make ``solve`` run for minutes).
+TIMEOUT = 10.0
+#: Pieces with more operations than this are not inverted.
+_MAX_OPS = 60
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,17 @@ def aform(expr: Expr, fixed: Mapping[Symbol, Expr] | None = None) -> tuple[Expr 
         where g is piecewise); or ``(None, note)`` with the reason, e.g. a witness of
         non-injectivity.
     """
+    from .budget import time_limit
+    from .errors import BudgetExceeded
+
+    try:
+        with time_limit(TIMEOUT):
+            return _aform(expr, fixed)
+    except BudgetExceeded:
+        return None, f"no a-form: the search ran out of its {TIMEOUT:g} s budget"
+
+
+def _aform(expr: Expr, fixed: Mapping[Symbol, Expr] | None) -> tuple[Expr | None, str | None]:
     from .prove import _order_values
 
     fixed = dict(fixed or {})
@@ -139,6 +154,8 @@ def _branch(p: calculus.Piece, order_at: Mapping[Symbol, Expr], single: bool = F
         c = sympy.sympify(f)
         num = float(c.subs(order_at))
         return _Branch(c, c, S.Zero, num, num)
+    if sympy.count_ops(f) > _MAX_OPS:
+        return None
     slope = sympy.diff(f, z)
     if single:  # one piece: no conditions needed; the image matters only to sign a (below)
         form = _invert(f, slope, a, p, order_at)
@@ -196,6 +213,7 @@ def _generators(f: Expr) -> list[Expr]:
 def _root_form(f_u, slope_u, u, av, u_sample, a_sample, order_at) -> Expr | None:
     roots = sympy.solve(f_u - av, u)
     for r in roots:
+        r = _real_odd_roots(r)
         back = r.subs(order_at).subs(av, a_sample)
         try:
             ok = abs(complex(sympy.N(back - u_sample, 30))) < 1e-20
@@ -204,6 +222,15 @@ def _root_form(f_u, slope_u, u, av, u_sample, a_sample, order_at) -> Expr | None
         if ok:
             return _simplest(slope_u.subs(u, r))
     return None
+
+
+def _real_odd_roots(r: Expr) -> Expr:
+    """``x**(p/q)`` with q odd as the real root ``sign(x)**p * |x|**(p/q)`` (solve gives the principal one)."""
+    def odd(e):
+        return e.is_Pow and e.exp.is_Rational and not e.exp.is_Integer and e.exp.q % 2 == 1 \
+            and e.base.is_real is not False and e.base.is_nonnegative is not True
+
+    return r.replace(odd, lambda e: sympy.sign(e.base) ** e.exp.p * Abs(e.base) ** e.exp)
 
 
 def _inside(p: calculus.Piece, order_at) -> Expr:
@@ -295,8 +322,8 @@ def _checked(expr: Expr, form: Expr, order_at) -> tuple[Expr | None, str | None]
         return form, None
     if v.status == "refuted":
         ce = ", ".join(f"{k} = {val}" for k, val in (v.counterexample or {}).items())
-        return None, (f"the candidate {form} (found at the parameters' default values) fails "
-                      f"elsewhere: {ce}")
+        where = " (found at the parameters' default values)" if expr.free_symbols - {z} else ""
+        return None, f"the candidate {form}{where} fails at {ce}"
     return None, f"the candidate {form} could not be proved ({v.method})"
 
 
@@ -335,7 +362,9 @@ def witness(expr: Expr, values: Mapping[Symbol, Expr] | None = None) -> str | No
             if not (mpmath.isfinite(s0) and mpmath.isfinite(s1)):
                 continue
             if s0 < 0 < s1 or s0 > 0 > s1:  # an extremum near xs[i]: step away left, match right
-                return _match(g, dg, xs[i - 1] - 1, xs[i], xs[i + 1] + 40)
+                found = _match(g, dg, xs[i - 1], xs[i])
+                if found is not None:
+                    return found
         # a constant value also taken, with nonzero slope, elsewhere
         seen: dict[str, mpmath.mpf] = {}
         for x, s in zip(xs, slopes, strict=True):
@@ -349,24 +378,54 @@ def witness(expr: Expr, values: Mapping[Symbol, Expr] | None = None) -> str | No
                 except (ZeroDivisionError, ValueError, TypeError):
                     continue
                 if glo * ghi < 0:
-                    x1 = mpmath.findroot(lambda t, c=c: g(t) - c, (lo, hi), solver="anderson")
+                    x1 = _bisect(lambda t, c=c: g(t) - c, lo, hi)
                     if abs(dg(x1)) > mpmath.mpf(10) ** -20:
                         return _note(g, dg, x0, x1)
             del key
     return None
 
 
-def _match(g, dg, z1, mid, far) -> str | None:
-    """``z1`` on one side of the extremum near ``mid``; the z2 on the other side with g(z2) = g(z1)."""
-    target = g(z1)
-    lo, hi = mid, far
-    if (g(lo) - target) * (g(hi) - target) > 0:
-        z1 = mid - mpmath.mpf(1) / 2
-        target = g(z1)
-        if (g(lo) - target) * (g(hi) - target) > 0:
-            return None
-    z2 = mpmath.findroot(lambda t: g(t) - target, (lo, hi), solver="anderson")
-    return _note(g, dg, z1, z2)
+def _match(g, dg, z_left, mid) -> str | None:
+    """A z1 left of the extremum near ``mid`` and the z2 right of it with g(z2) = g(z1)."""
+    eighth = mpmath.mpf(1) / 8
+    for z1 in (z_left - 1, z_left - eighth * 4, z_left - eighth):
+        target = _value(g, z1)
+        if target is None:
+            continue
+        prev, fprev = mid, _value(g, mid)
+        for k in range(1, 641):
+            x = mid + k * eighth
+            fx = _value(g, x)
+            if fprev is not None and fx is not None and (fprev - target) * (fx - target) <= 0:
+                z2 = _bisect(lambda t, c=target: g(t) - c, prev, x)
+                if abs(_value(dg, z1) - _value(dg, z2)) > mpmath.mpf(10) ** -20:
+                    return _note(g, dg, z1, z2)
+                break
+            prev, fprev = x, fx
+    return None
+
+
+def _value(f, x):
+    try:
+        v = f(x)
+    except (ZeroDivisionError, ValueError, TypeError, OverflowError):
+        return None
+    return v if v is not None and mpmath.isfinite(v) else None
+
+
+def _bisect(f, lo, hi):
+    """A root of f in [lo, hi] (f(lo), f(hi) of opposite signs) to the working precision."""
+    flo = f(lo)
+    for _ in range(mpmath.mp.prec + 10):
+        m = (lo + hi) / 2
+        fm = f(m)
+        if fm == 0:
+            return m
+        if (fm < 0) == (flo < 0):
+            lo, flo = m, fm
+        else:
+            hi = m
+    return (lo + hi) / 2
 
 
 def _note(g, dg, z1, z2) -> str:

@@ -198,3 +198,46 @@ def test_perturbed_identities_are_never_proved(case):
     assert v.status != "proved", (name, wrong, kind, v)
     if kind == "tiny" and "10**-" not in str(wrong) and v.status == "refuted":
         assert v.counterexample is not None
+
+
+def test_floats_are_taken_exactly():
+    # Float(0.1) is 3602879701896397/2**55, not 1/10: a claim resting on the rounding is refuted
+    v = prove_identity(0.1 * z, z / 10)
+    assert v.status == "refuted"
+    assert prove_identity(0.5 * z, z / 2).status == "proved"
+
+
+def test_claim_wrong_on_a_tiny_interval_is_refuted():
+    eps = Rational(1, 10**9)
+    claim = sympy.Max(0, sympy.sign(z)) + sympy.Max(0, sympy.sign(z - eps) * sympy.sign(2 * eps - z))
+    v = verify_claim("relu", claim)
+    assert v.status == "refuted" and eps < Rational(v.counterexample["z"]) < 2 * eps
+
+
+def test_claim_with_a_parameter_dependent_breakpoint():
+    alpha = get("elu").param("alpha").symbol
+    # relu' = [z > alpha] is false on (0, alpha) for every alpha > 0
+    v = prove_identity(sympy.Piecewise((0, z < 0), (1, z > 0)), sympy.Max(0, sympy.sign(z - alpha)),
+                       breakpoints=[0])
+    assert v.status == "refuted"
+    assert 0 < Rational(v.counterexample["z"]) < Rational(v.counterexample["alpha"])
+
+
+def test_proof_needing_an_order_of_the_claims_own_breakpoints_is_not_a_proof():
+    # threshold's a-form found at the defaults holds only when value <= threshold
+    th, val = get("threshold").param("threshold").symbol, get("threshold").param("value").symbol
+    a_ = sympy.Symbol("a", real=True)
+    claim = sympy.Piecewise((0, a_ <= val), (1, True))
+    assert verify_claim("threshold", claim).status != "proved"
+    assert verify_claim("threshold", claim, {"threshold": 0, "value": 0}).status == "proved"
+    del th
+
+
+def test_numerically_safer_spellings_are_proved():
+    # the rewrite rules of the kernels: log1p/expm1 spellings equal the textbook forms
+    from sympy.codegen.cfunctions import expm1, log1p
+
+    assert prove_identity(log1p(exp(-abs(z))) + sympy.Max(z, 0), sympy.log(1 + exp(z))).status == "proved"
+    assert prove_identity(expm1(z), exp(z) - 1).status == "proved"
+    assert prove_identity(log1p(exp(-abs(z))) + sympy.Max(z, 0),
+                          sympy.log(1 + exp(z)) + Rational(1, 10**20)).status == "refuted"
