@@ -1,0 +1,67 @@
+"""Plots: one panel per activation, kinks marked with the convention's value, three file formats."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from symderiv.teach.plot import figure, plot
+
+
+def _filled_dots(ax):
+    return [(float(ln.get_xdata()[0]), float(ln.get_ydata()[0])) for ln in ax.lines
+            if ln.get_marker() == "o" and ln.get_markerfacecolor() != "white"]
+
+
+def _open_dots(ax):
+    return sorted((float(ln.get_xdata()[0]), float(ln.get_ydata()[0])) for ln in ax.lines
+                  if ln.get_marker() == "o" and ln.get_markerfacecolor() == "white")
+
+
+@pytest.mark.parametrize(("convention", "value"), [
+    # PyTorch's leaky_relu backward: z > 0 ? 1 : alpha; jax.nn.leaky_relu: where(z >= 0, ...) -> 1
+    ("torch", 0.01), ("jax", 1.0),
+])
+def test_leaky_relu_kink_dots(convention, value):
+    fig = figure(["leaky_relu"], convention=convention, derivative_only=True)
+    (ax,) = fig.axes
+    assert _filled_dots(ax) == [(0.0, value)]
+    assert _open_dots(ax) == [(0.0, 0.01), (0.0, 1.0)]  # the two one-sided derivatives
+
+
+def test_lesson_four_panels_and_jump():
+    fig = figure(["sigmoid", "tanh", "relu", "leaky_relu"])
+    assert len(fig.axes) == 4
+    assert _filled_dots(fig.axes[0]) == []  # no kinks on a smooth function
+    assert _filled_dots(fig.axes[2]) == [(0.0, 0.0)]  # relu'(0) = 0 in PyTorch
+    hs = figure(["hardshrink"]).axes[0]  # g jumps at +-1/2: g gets its own dots at g(+-1/2) = 0
+    assert sorted(p for p in _filled_dots(hs) if p[1] == 0.0) == [(-0.5, 0.0), (-0.5, 0.0), (0.5, 0.0), (0.5, 0.0)]
+
+
+@pytest.mark.parametrize(("ext", "magic"), [("png", b"\x89PNG"), ("svg", b"<?xml"), ("pdf", b"%PDF")])
+def test_formats(tmp_path, ext, magic):
+    out = plot(["relu", "gelu"], tmp_path / f"x.{ext}")
+    assert out.read_bytes()[:len(magic)] == magic
+
+
+def test_cli_plot(run_cli, tmp_path):
+    r = run_cli("plot", "sigmoid", "relu", "-o", str(tmp_path / "a.png"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "a.png").stat().st_size > 10_000
+    r = run_cli("plot", "relu", "-o", str(tmp_path / "a.txt"))
+    assert r.returncode == 2 and ".png" in r.stderr and r.stderr.count("\n") == 1
+    r = run_cli("plot", "relu", "-o", str(tmp_path / "missing-dir" / "a.png"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
+
+
+def test_missing_matplotlib_is_one_line(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None\n"
+            "from symderiv.cli import main\n"
+            f"sys.exit(main(['plot', 'relu', '-o', {str(tmp_path / 'a.png')!r}]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "symderiv: error: plotting needs matplotlib: pip install 'symderiv[plot]'"
