@@ -21,7 +21,7 @@ from sympy import Expr, Integer, Rational
 from . import calculus
 from .catalogue import Activation, Param, get, z
 from .errors import BadParameterValue, ParseError, UnknownConvention
-from .parse import parse_expr_safe, parse_number
+from .parse import check_constant, parse_expr_safe, parse_number
 from .printing import to_text
 
 __all__ = ["Derivation", "activation_functions", "custom", "derive", "resolve"]
@@ -128,6 +128,10 @@ def _value(param: Param, raw: object) -> Expr:
         raise BadParameterValue(f"parameter {param.name} must be a number, got {type(raw).__name__}")
     if not value.is_number or not value.is_real or not value.is_finite:
         raise BadParameterValue(f"parameter {param.name} must be a finite real number, got {raw!r}")
+    try:
+        check_constant(value, f"parameter {param.name}")
+    except ParseError as exc:
+        raise BadParameterValue(str(exc)) from None
     return param.check(value)
 
 

@@ -34,7 +34,7 @@ from sympy import Expr, Integer, Rational, Symbol
 
 from .errors import InputTooLarge, ParseError, closest
 
-__all__ = ["FUNCTIONS", "LIMITS", "parse_expr_safe", "parse_number"]
+__all__ = ["FUNCTIONS", "LIMITS", "check_constant", "parse_expr_safe", "parse_number"]
 
 #: Bounds checked before any SymPy work (see the README's "Safety" section).
 LIMITS = {
@@ -230,6 +230,23 @@ def parse_expr_safe(
     return result
 
 
+def check_constant(value: Expr, what: str = "number") -> Expr:
+    """``value`` if it is a finite real constant within the parser's limits, else raise.
+
+    For numbers that arrive as SymPy objects or Python numbers (API callers), not as text.
+
+    >>> check_constant(sympy.Integer(10) ** 2000)
+    Traceback (most recent call last):
+    ...
+    symderiv.errors.InputTooLarge: number is too large (limit 10**1000)
+    """
+    if not isinstance(value, Expr) or value.free_symbols:
+        raise ParseError(f"{what} must be a number, got {_short(str(value), 40)!r}")
+    with mpmath.workprec(64):
+        _Walker("", {}, {}, False).bound(value, None, label=what)
+    return value
+
+
 def _depth(node: ast.AST) -> int:
     """Nesting depth of an AST, without recursion (the tree may be deep)."""
     deepest, stack = 0, [(node, 1)]
@@ -354,14 +371,15 @@ class _Walker:
             self.bound(result, node)
         return result
 
-    def bound(self, value: Expr, node: ast.AST) -> None:
+    def bound(self, value: Expr, node: ast.AST | None, label: str = "") -> None:
         """Refuse a constant that is not real, not finite, or beyond ``10**LIMITS["exponent"]``."""
+        part = label or _describe(node, self.text)
         if value.has(sympy.zoo, sympy.nan):
-            raise ParseError(f"{_describe(node, self.text)} is undefined (division by zero?)")
+            raise ParseError(f"{part} is undefined (division by zero?)")
         if value.has(sympy.oo, -sympy.oo):
-            raise ParseError(f"{_describe(node, self.text)} is infinite")
+            raise ParseError(f"{part} is infinite")
         if value.has(sympy.I):
-            raise ParseError(f"{_describe(node, self.text)} is not a real number")
+            raise ParseError(f"{part} is not a real number")
         try:
             result = _numeric(value, self.memo)
         except _Unbounded as exc:
@@ -373,7 +391,7 @@ class _Walker:
                 return
             why = "is not a real number"
         error = InputTooLarge if "too large" in why else ParseError
-        raise error(f"{_describe(node, self.text)} {why}")
+        raise error(f"{part} {why}")
 
     def visit_Constant(self, node: ast.Constant) -> Expr:
         value = node.value

@@ -158,3 +158,14 @@ def token_soups() -> st.SearchStrategy[str]:
                *UNARY, *BINARY, "relu", "sigmoid", " ")
     token = st.sampled_from(grammar + HOSTILE_TOKENS)
     return st.lists(token, min_size=0, max_size=30).map(lambda ts: "".join(ts))
+
+
+def argv_soups() -> st.SearchStrategy[list[str]]:
+    """Command lines assembled from real subcommands, flags and garbage values."""
+    words = st.sampled_from([
+        "list", "derive", "verify", "--json", "--param", "--expr", "--defaults", "--convention",
+        "--claims", "--", "-", "-z", "relu", "sigmoid", "sigmod", "leaky_relu", "elu", "softplus",
+        "alpha=0.2", "alpha=nan", "alpha=", "=", "beta=1e999", "alpha=-1", "torch", "tf", "a*(1 - a)",
+        "z.real", "exp(z", "", " ", "-h", "--version", "--timeout", "0", "ΣLU", "\x00", "/nonexistent.toml", "x" * 300, "9" * 80,
+    ])
+    return st.lists(st.one_of(words, st.text(max_size=12)), max_size=8)

@@ -21,7 +21,7 @@ from symderiv.derivation import activation_functions, custom, derive
 from symderiv.errors import BudgetExceeded, SymderivError
 from symderiv.parse import parse_expr_safe, parse_number
 
-from .strategies import expression_texts, token_soups
+from .strategies import argv_soups, expression_texts, token_soups
 
 SYMS = {"z": z}
 
@@ -136,3 +136,26 @@ def test_derive_examples_are_checked_the_same_way(text):
     # and the oracle does notice a wrong derivative
     assert not _close(sympy.N((d.derivative.subs(values) * (1 + sympy.Rational(1, 10**20))).subs(z, at), 50),
                       expected)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(argv_soups())
+def test_cli_on_random_command_lines(argv):
+    """Any command line: a documented exit status; on 2, one line on stderr; never a traceback."""
+    import contextlib
+    import io
+
+    from symderiv.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(["--timeout", "5", *argv])
+        except SystemExit as exc:  # --help and --version print and exit 0
+            assert exc.code == 0 and out.getvalue(), argv
+            return
+    assert status in (0, 1, 2, 3), (argv, err.getvalue())
+    assert "Traceback" not in err.getvalue()
+    if status == 2:
+        lines = err.getvalue().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("symderiv: error: "), err.getvalue()
