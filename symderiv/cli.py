@@ -22,8 +22,10 @@ from .errors import SymderivError
 COMMANDS = ("list", "derive", "verify", "steps", "table", "plot", "generate", "accuracy")
 
 #: Seconds a command may run unless it sets its own default (``p.set_defaults(budget=...)``,
-#: for commands that go over the whole catalogue) or the user gives ``--timeout``.
+#: for commands that go over the whole catalogue: :data:`CATALOGUE_BUDGET`) or the user gives
+#: ``--timeout``.
 DEFAULT_TIMEOUT = 60.0
+CATALOGUE_BUDGET = 600.0
 #: Extra seconds after --timeout before a command that manages its own budget is stopped.
 _BACKSTOP = 10.0
 
@@ -75,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .budget import _Expired, time_limit
 
     try:
+        for item in sys.argv[1:] if argv is None else argv:
+            if "\x00" in str(item):  # only possible in-process: a shell cannot pass one
+                raise SymderivError(f"argument {str(item)[:40]!r} contains a NUL character")
         args = build_parser().parse_args(argv)
         if args.timeout is None:
             args.timeout = float(getattr(args, "budget", DEFAULT_TIMEOUT))

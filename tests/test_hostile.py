@@ -278,7 +278,7 @@ BAD_ARGS = [
     (["derive", "Leaky_Relu6"], "did you mean"),
     (["derive", ""], "unknown activation ''"),
     (["derive", "ΣLU"], "unknown activation 'ΣLU'"),
-    (["derive", "relu\x00"], "unknown activation 'relu\\x00'"),
+    (["derive", "relu\x00"], "argument 'relu\\x00' contains a NUL character"),
     (["derive", "x" * 100_000], "unknown activation 'xxxx"),
     (["derive", "--", "-z"], "unknown activation '-z'"),
     (["derive", "-z"], "unrecognized arguments: -z"),
@@ -321,6 +321,16 @@ BAD_ARGS = [
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["list", "extra"], "unrecognized arguments: extra"),
     (["--timeout", "1", "derive", "--expr", SLOW], "time budget of 1 s exceeded"),
+    (["--timeout", "1", "steps", "--expr", SLOW], "time budget of 1 s exceeded"),
+    (["plot", "relu", "-o", "/tmp/\x00.png"], "contains a NUL character"),
+    (["steps", "sigmod"], "did you mean 'sigmoid'"),
+    (["steps", "--expr", "z.real"], "attribute access 'z.real'"),
+    (["steps", "elu", "--param", "alpha=nan"], "not a finite real number"),
+    (["table", "sigmod"], "did you mean 'sigmoid'"),
+    (["table", "--format", "xml"], "invalid choice: 'xml'"),
+    (["verify", "sigmoid", "a*(1 - a)", "--claims", "x.toml"], "not both"),
+    (["verify", "sigmoid", "exp(a"], "'(' was never closed"),
+    (["verify", "sigmoid", "a", "--param", "alpha=1"], "no parameter 'alpha'"),
 ]
 
 
