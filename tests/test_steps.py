@@ -161,3 +161,19 @@ def test_cli_steps_json_and_formats(run_cli):
 def test_cli_steps_bad_input(run_cli, args):
     r = run_cli(*args)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_undecided_symbolic_proof_is_marked(monkeypatch):
+    from symderiv.teach import verify
+
+    monkeypatch.setattr(verify, "_symbolic", lambda *args, **kwargs: None)
+    s = steps("sigmoid")
+    assert s.numeric_only() == list(range(len(s.steps)))
+    assert all("checked numerically at 50 digits only" in st["note"] for st in s.as_json()["steps"])
+
+
+def test_public_api():
+    import symderiv
+
+    assert symderiv.steps is steps
+    assert [r["name"] for r in symderiv.table(["relu"])] == ["relu"]

@@ -64,10 +64,17 @@ class Step:
     note: str
     check: Check | None = field(default=None, compare=False)
 
+    @property
+    def full_note(self) -> str:
+        """The note, marked when the step's symbolic proof was undecided (numeric check only)."""
+        if self.check is not None and self.check.status != "proved":
+            return f"{self.note} [checked numerically at 50 digits only; symbolic proof undecided]"
+        return self.note
+
     def as_json(self) -> dict:
         """``{"rule", "before", "after", "note"}`` with SymPy strings."""
         return {"rule": self.rule, "before": to_text(self.before), "after": to_text(self.after),
-                "note": self.note}
+                "note": self.full_note}
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,7 @@ class Steps:
         """Plain text: one numbered step per rule."""
         lines = [f"{self.name}:  g(z) = {self.definition}", ""]
         for i, s in enumerate(self.steps, 1):
-            lines.append(f"{i:2d}. {s.rule}: {s.note}")
+            lines.append(f"{i:2d}. {s.rule}: {s.full_note}")
             lines.append(f"      {s.before}")
             lines.append(f"    = {s.after}")
         lines.append("")
@@ -109,7 +116,7 @@ class Steps:
         lt = sympy.latex
         lines = [f"**{self.name}**: $g(z) = {lt(self.definition)}$", ""]
         for i, s in enumerate(self.steps, 1):
-            lines.append(f"{i}. **{s.rule}** — {s.note}  ")
+            lines.append(f"{i}. **{s.rule}** — {s.full_note}  ")
             lines.append(f"   ${lt(s.before)} = {lt(s.after)}$")
         lines.append("")
         lines.append(f"$g'(z) = {lt(self.result)}$" + (
