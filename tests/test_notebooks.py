@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -26,14 +28,30 @@ def test_notebooks_exist_and_are_committed_without_outputs():
                 assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_executes(path, monkeypatch):
+KERNEL = "symderiv-test-python"
+
+
+@pytest.fixture
+def this_python_kernel(tmp_path, monkeypatch):
+    """A kernelspec running this very interpreter (not whatever 'python3' a user's Jupyter finds)."""
+    spec = tmp_path / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "symderiv tests", "language": "python",
+    }))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))  # searched before the user's and system dirs
     # the kernel imports symderiv from this tree, whatever is installed
-    root = str(path.parents[1])
+    root = str(Path(__file__).resolve().parents[1])
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    return KERNEL
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_executes(path, this_python_kernel):
     nb = nbformat.read(path, as_version=4)
     start = time.monotonic()
-    client = nbclient.NotebookClient(nb, timeout=110, kernel_name="python3",
+    client = nbclient.NotebookClient(nb, timeout=110, kernel_name=this_python_kernel,
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()  # raises CellExecutionError on the first failing cell
     _SPENT.append(time.monotonic() - start)

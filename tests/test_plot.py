@@ -38,6 +38,13 @@ def test_lesson_four_panels_and_jump():
     assert len(fig.axes) == 4
     assert _filled_dots(fig.axes[0]) == []  # no kinks on a smooth function
     assert _filled_dots(fig.axes[2]) == [(0.0, 0.0)]  # relu'(0) = 0 in PyTorch
+    # the infographic's marks: sigmoid max slope 1/4 at 0 and vanishing gradient; ReLU's dead zone
+    texts = [" ".join(t.get_text() for t in ax.texts) for ax in fig.axes]
+    assert "max g' = 1/4 at z = 0" in texts[0] and "✗ vanishing gradient" in texts[0]
+    assert "✗ vanishing gradient" in texts[1]
+    assert "✓ no vanishing gradient" in texts[2] and "dead zone" in texts[2]
+    assert "✓ no vanishing gradient" in texts[3] and "dead zone" not in texts[3]
+    assert "a·(1 - a)" in fig.axes[0].get_title() and "1 - a^2" in fig.axes[1].get_title()
     hs = figure(["hardshrink"]).axes[0]  # g jumps at +-1/2: g gets its own dots at g(+-1/2) = 0
     assert sorted(p for p in _filled_dots(hs) if p[1] == 0.0) == [(-0.5, 0.0), (-0.5, 0.0), (0.5, 0.0), (0.5, 0.0)]
 

@@ -4,7 +4,10 @@ Each panel draws g (solid) and g' (dashed), every smooth piece separately so
 that a jump is never drawn as a vertical line. At each kink, g' gets an open
 circle at each one-sided limit and a filled dot at the value the chosen
 convention takes there (PyTorch's by default); where g itself jumps, g gets the
-same treatment. The a-form, when there is one, is in the panel's title.
+same treatment. The a-form, when there is one, is in the panel's title; a corner
+box gives the maximum slope and the gradient-flow verdicts of
+:func:`symderiv.teach.table.table_row` (vanishing gradient, dead zone) and the
+convention's value at each kink.
 Matplotlib is an optional dependency (``pip install 'symderiv[plot]'``); the
 figure is drawn without pyplot, on the Agg canvas, and saved as PNG, SVG or
 PDF according to the file's extension.
@@ -24,6 +27,7 @@ from ..catalogue import z
 from ..derivation import derive
 from ..errors import SymderivError
 from .steps import _aform_fallback
+from .table import table_row
 
 __all__ = ["FORMATS", "figure", "plot"]
 
@@ -72,7 +76,22 @@ def _dots(ax, x: float, left: float, right: float, value: float | None, color: s
         ax.plot([x], [value], "o", markersize=6, color=color, zorder=6)
 
 
+def _verdicts(row: dict) -> list[str]:
+    """The infographic's marks: the maximum slope and the gradient-flow verdicts, from the table."""
+    top = sympy.sympify(row["max_derivative"], locals={"Symbol": sympy.Symbol})
+    where = row["max_derivative_at"]
+    at = " (on an interval)" if where is None else f" at z = {_short(sympy.sympify(where))}"
+    out = [f"max g' = {_short(top)}{at}"]
+    out.append("✗ vanishing gradient" if row["vanishing_gradient"] else "✓ no vanishing gradient")
+    if row["dead_zone"]:
+        out.append("✗ dead zone (g' = 0 on an interval)")
+    return out
+
+
 def _short(expr) -> str:
+    if isinstance(expr, sympy.Piecewise):  # "1 if a > 0, alpha otherwise", as the lesson writes it
+        return ", ".join(f"{_short(v)} otherwise" if c == sympy.true else f"{_short(v)} if {c}"
+                         for v, c in expr.args)
     if expr.is_number and (not expr.is_Rational or len(str(expr)) > 8):
         return f"{float(expr):.6g}"
     return str(expr).replace("**", "^").replace("*", "·")
@@ -105,7 +124,7 @@ def figure(
         if not derivative_only:
             _curve(ax, calculus.to_piecewise(d.definition), lo, hi, color=_G, lw=2, label="g(z)")
         _curve(ax, d.derivative, lo, hi, color=_D, lw=2, ls="--", label="g'(z)")
-        notes = []
+        notes = _verdicts(table_row(name, convention=convention))
         for k in d.kinks:
             x = float(k.z)
             value = k.values.get(convention)
