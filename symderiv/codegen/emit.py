@@ -34,7 +34,7 @@ from sympy import Expr, Symbol, oo
 
 from .. import calculus
 from ..catalogue import Activation, a, all_activations, get, z
-from ..errors import SymderivError
+from ..errors import GeneratedFileError, SymderivError
 from .printer import Equal, IsNan, KernelPrinter, Where
 from .rewrites import postprocess, stable, to_primitives
 
@@ -553,13 +553,15 @@ def _map(fn, items: list[str]):
     if workers < 2 or len(items) < 4:
         return [fn(x) for x in items]
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     # heaviest first, so the two workers finish together
     order = sorted(items, key=lambda n: -len(str(get(n).expr)))
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        done = dict(pool.map(fn, order))
+    # multiprocessing.Pool, not ProcessPoolExecutor: leaving the block by an exception (the
+    # --timeout alarm, Ctrl-C) terminates the workers at once; the executor's exit waited for
+    # every queued task, so an expired budget hung for minutes (measured: > 10 min)
+    with ctx.Pool(workers) as pool:
+        done = dict(pool.map(fn, order, chunksize=1))
     return [(n, done[n]) for n in items]
 
 
@@ -571,9 +573,14 @@ def _with_header(body: str, source: str, version: str) -> str:
 
 def _state(path: Path) -> str:
     """'missing', 'foreign' (no header), 'edited' (hash mismatch) or 'ours'."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        return "not-a-file"
     if not path.exists():
         return "missing"
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise GeneratedFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     lines = text.split("\n", 3)
     if len(lines) < 4 or lines[0] != HEADER_MARK or not lines[2].startswith(_HASH_PREFIX):
         return "foreign"
@@ -596,35 +603,54 @@ def check(files: dict[str, str], out: Path) -> list[str]:
 def write(files: dict[str, str], out: Path, force: bool = False) -> list[str]:
     """Write ``files`` under ``out`` atomically; return the paths written.
 
-    Refuses (:class:`SymderivError`, nothing written) when a target exists without
-    symderiv's header, or was edited by hand and ``force`` is false.
+    Refuses (:class:`~symderiv.errors.GeneratedFileError`, nothing written) when a target
+    exists without symderiv's header, is not a regular file (a symlink, a directory), or was
+    edited by hand and ``force`` is false. Files under ``out`` that are not targets are never
+    touched. Every file is first written in full to a temporary file beside it, then all are
+    moved into place (``os.replace``): a failure (disk full, no permission, the time budget)
+    leaves every file whole, old or new, and no temporary file behind.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise GeneratedFileError(f"output {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GeneratedFileError(f"cannot create directory {out}: {exc.strerror or exc}") from None
     problems = []
     for name in files:
         state = _state(out / name)
-        if state == "foreign":
+        if state == "not-a-file":
+            problems.append(f"{out / name} is not a regular file (a symlink or a directory); not touching it")
+        elif state == "foreign":
             problems.append(f"{out / name} was not written by symderiv generate; not touching it")
         elif state == "edited" and not force:
             problems.append(f"{out / name} was edited by hand (its content hash does not match); "
                             "use --force to overwrite")
     if problems:
-        raise SymderivError("; ".join(problems))
-    written = []
-    for name, text in files.items():
-        path = out / name
-        if path.exists() and path.read_bytes() == text.encode():
-            continue
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out)
-        try:
+        raise GeneratedFileError("; ".join(problems))
+    todo = [(out / name, text.encode()) for name, text in files.items()
+            if not ((out / name).exists() and (out / name).read_bytes() == text.encode())]
+    staged: list[tuple[str, Path]] = []
+    written: list[str] = []
+    current = out
+    try:
+        for path, data in todo:
+            current = path
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=out)
+            staged.append((tmp, path))
             with os.fdopen(fd, "wb") as fh:
-                fh.write(text.encode())
+                fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+        for tmp, path in staged:
+            current = path
             os.replace(tmp, path)
-        except BaseException:
+            written.append(str(path))
+    except OSError as exc:
+        raise GeneratedFileError(f"cannot write {current}: {exc.strerror or exc}"
+                                 + (f" ({len(written)} file(s) already replaced)" if written else "")) from None
+    finally:
+        for tmp, _ in staged:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-            raise
-        written.append(str(path))
     return written

@@ -19,9 +19,12 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..catalogue import get
     from ..codegen.emit import check, default_out, render_all, write
+    from ..errors import GeneratedFileError
 
     names = [get(n).name for n in args.names] if args.names else None
     out = Path(args.out) if args.out else default_out()
+    if not args.check and out.exists() and not out.is_dir():  # say so before minutes of rendering
+        raise GeneratedFileError(f"output {out} exists and is not a directory")
     files = render_all(names)
     if args.check:
         stale = check(files, out)
