@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -64,6 +65,7 @@ def time_limit(seconds: float | None, what: str = "time budget") -> Iterator[Non
     if not seconds > 0:
         raise BudgetExceeded(f"{what} must be positive, got {seconds}")
     outer_left, _ = signal.getitimer(signal.ITIMER_REAL)
+    precision = _mp_precision()
     ours = seconds if not outer_left else min(seconds, outer_left)
     started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, _on_alarm)
@@ -80,9 +82,23 @@ def time_limit(seconds: float | None, what: str = "time budget") -> Iterator[Non
             left = outer_left - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), _REPEAT)
     if expired:
+        # an alarm between ``mp.prec += n`` and its undoing (mpmath does not always use
+        # try/finally) would leave the process computing at another precision: put it back
+        _restore_mp_precision(precision)
         if outer_left and outer_left <= seconds:
             raise _Expired  # the outer budget is the one spent: let it report
         raise BudgetExceeded(f"{what} of {seconds:g} s exceeded (raise it with --timeout SECONDS)")
+
+
+def _mp_precision() -> int:
+    mpmath = sys.modules.get("mpmath")
+    return mpmath.mp.prec if mpmath is not None else 53
+
+
+def _restore_mp_precision(prec: int) -> None:
+    mpmath = sys.modules.get("mpmath")
+    if mpmath is not None:
+        mpmath.mp.prec = prec
 
 
 def default_memory_limit() -> int:

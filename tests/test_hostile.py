@@ -595,3 +595,16 @@ def test_python_syntax_warnings_do_not_reach_stderr(run_cli):
     for text in ("1if z else 2", "0x1for"):
         r = run_cli("derive", "--expr", text)
         assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_an_expired_budget_leaves_mpmath_precision_as_it_was():
+    import mpmath
+
+    from symderiv.budget import time_limit
+
+    before = mpmath.mp.prec
+    with pytest.raises(BudgetExceeded), time_limit(0.2):
+        mpmath.mp.prec += 500  # as mpmath's own functions do, without try/finally
+        while True:
+            pass
+    assert mpmath.mp.prec == before
