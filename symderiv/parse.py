@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import math
 import unicodedata
+import warnings
 from collections.abc import Callable, Mapping
 
 import mpmath
@@ -201,7 +202,9 @@ def parse_expr_safe(
     # ``^`` means power; replaced in the text so that it also binds like ``**``
     source = text.strip().replace("^", "**")
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "invalid decimal literal" would be a 2nd stderr line
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise ParseError(f"cannot parse expression {_short(source)!r}: {_syntax_reason(exc)}") from None
     except (RecursionError, MemoryError, ValueError):

@@ -588,3 +588,10 @@ def test_verify_single_claim_budget(capsys):
     status = main(["--timeout", "1", "verify", "sigmoid", f"a*(1 - a) + 10**-70*{SLOW}"])
     out, err = capsys.readouterr()
     assert status == 3 and err == "" and out.startswith("undecided") and "time budget (1 s)" in out
+
+
+def test_python_syntax_warnings_do_not_reach_stderr(run_cli):
+    # ast.parse warns about "1if" and "0x1for" on stderr: that would be a second line
+    for text in ("1if z else 2", "0x1for"):
+        r = run_cli("derive", "--expr", text)
+        assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
