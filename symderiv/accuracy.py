@@ -1,0 +1,430 @@
+"""How accurate the generated kernels are: worst ULP error against mpmath, beside PyTorch's and JAX's.
+
+The reference is independent of the kernels: the textbook formulas of
+:func:`symderiv.derivation.derive` (default parameters) evaluated by mpmath at
+>= 50 significant digits, with the precision doubled until two evaluations
+agree (so ``1 - tanh(z)**2`` at z = 300 is computed with enough digits to
+survive its cancellation). At a breakpoint the reference is the value of the
+default (PyTorch) convention.
+
+Errors are in units in the last place (ULP) of the exact value; where that is
+subnormal, an absolute error up to the smallest normal number counts as
+exact. Each worst error is reported with the condition number
+``|z f'(z) / f(z)|`` of the function f that kernel computes, at that point,
+and with the bound the issue sets: 8 ULP (16 for ``grad2``) + 4 x cond, and
+4 ULP for sigmoid, tanh, relu and leaky_relu (value and grad).
+
+>>> ulp_error(0.1, mpmath.mpf(1) / 10)
+0.0
+>>> ulp_error(0.30000000000000004, mpmath.mpf(3) / 10)
+1.0
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+import mpmath
+import numpy as np
+import sympy
+
+from . import calculus
+from .catalogue import Activation, a, all_activations, get, z
+
+__all__ = [
+    "KINDS",
+    "STRICT",
+    "Result",
+    "allowed",
+    "grid",
+    "measure",
+    "reference",
+    "ulp_error",
+]
+
+#: Kernel kinds measured, by suffix of the generated function.
+KINDS = ("value", "grad", "grad2")
+#: Activations held to 4 ULP (value and grad) whatever their condition number.
+STRICT = ("sigmoid", "tanh", "relu", "leaky_relu")
+_TINY = 2.2250738585072014e-308
+_SUBNORMAL_ULP = mpmath.mpf(2) ** -1074
+_MAX_DPS = 1600
+
+
+def grid(size: str = "full") -> np.ndarray:
+    """Test points: [-745, 745] with extra density near 0 and in the tails, +-1e300, subnormals, +-0.
+
+    ``size`` is ``"full"`` (the accuracy command, ~3000 points) or ``"test"`` (~400, the test suite).
+    The breakpoints of every catalogue entry (default parameters) and their float neighbours are in.
+    """
+    n = {"full": 10, "test": 80}[size]
+    parts = [
+        np.linspace(-745, 745, 6001 // n),
+        np.linspace(-40, 40, 4001 // n),
+        np.linspace(-2, 2, 2001 // n),
+        np.logspace(-323, np.log10(745), 1500 // n),
+        np.logspace(1, np.log10(745), 400 // n),  # tails: where the lesson's and the frameworks' lose
+        np.array([1e300, 5e-324, 1e-310, _TINY, 0.0, 1e-8, 1e-4, 0.6, 0.6000000000000001,
+                  0.5999999999999999, 36.7, 709.78, 710.5, 744.4]),
+    ]
+    pos = np.concatenate(parts)
+    pts = np.concatenate([pos, -pos])
+    bps = []
+    for act in all_activations():
+        for b in calculus.breakpoints(act.expr, act.defaults()):
+            v = float(b.subs(act.defaults()))
+            bps += [v, np.nextafter(v, -np.inf), np.nextafter(v, np.inf), v - 1e-9, v + 1e-9]
+    rng = np.random.default_rng(5)
+    jitter = rng.normal(0, 5, 2000 // n)
+    return np.unique(np.concatenate([pts, np.array(bps), jitter]))
+
+
+def ulp_error(got: float, want: mpmath.mpf) -> float:
+    """|got - want| in ULP of ``want`` (NaN and infinities must match exactly, else inf)."""
+    got = float(got)
+    if mpmath.isnan(want):
+        return 0.0 if math.isnan(got) else math.inf
+    if mpmath.isinf(want):
+        return 0.0 if got == float(want) else math.inf
+    if math.isnan(got) or math.isinf(got):
+        return math.inf
+    diff = abs(mpmath.mpf(got) - want)
+    if abs(want) < _TINY:
+        return 0.0 if diff <= _TINY else float(diff / _SUBNORMAL_ULP)
+    exponent = int(mpmath.floor(mpmath.log(abs(want), 2)))
+    # guard log2 rounding at exact powers of two
+    if mpmath.mpf(2) ** exponent > abs(want):
+        exponent -= 1
+    elif mpmath.mpf(2) ** (exponent + 1) <= abs(want):
+        exponent += 1
+    return float(diff / mpmath.mpf(2) ** (exponent - 52))
+
+
+def _mp(expr: sympy.Expr, var: sympy.Symbol = z):
+    # erf(x) = erfc(-x) - 1 (kept unevaluated): mpmath's erfc has full relative precision in the tail,
+    # where 1 + erf(x) would need ~x^2/2.3 digits to survive its cancellation
+    expr = expr.replace(sympy.erf, lambda x: sympy.erfc(-x, evaluate=False) - 1)
+    return sympy.lambdify(var, expr, modules=[{"erfc": _erfc}, "mpmath"])
+
+
+def _erfc(x):
+    """mpmath's erfc, which overflows internally beyond ~1e15: there e^(-x^2)/(x sqrt(pi)) is exact
+    to a relative 1/(2x^2) (and underflows any float anyway)."""
+    if abs(x) < 1e8:
+        return mpmath.erfc(x)
+    if x < 0:
+        return mpmath.mpf(2)
+    return mpmath.exp(-x * x) / (x * mpmath.sqrt(mpmath.pi))
+
+
+def _stable_eval(fn, x: float, quadratic: bool = False) -> mpmath.mpf:
+    """fn(x) with mpmath at enough digits to survive the formula's cancellations.
+
+    Textbook formulas cancel terms as large as e^|x| (1 - tanh(x)^2, log(1 + e^x)), so the
+    first precision is 60 + 1.3 |x| digits (capped); it is raised until two evaluations at
+    precisions d and 2d agree to 2^-80.
+    """
+    if math.isfinite(x) and x != 0:
+        depth = 1.3 * abs(x) + max(0.0, -math.log10(abs(x))) + (0.25 * x * x if quadratic else 0.0)
+        dps = 60 + int(min(depth, 1600))
+    else:
+        dps = 60
+    prev = None
+    while True:
+        with mpmath.workdps(dps):
+            try:
+                val = fn(mpmath.mpf(x))
+                if val is None:  # a Piecewise over open intervals, at a breakpoint
+                    return mpmath.nan
+                val = mpmath.mpf(val) if not isinstance(val, mpmath.mpc) else mpmath.mpf(val.real)
+            except (ZeroDivisionError, ValueError, OverflowError):
+                val = mpmath.nan
+        if prev is not None:
+            if (mpmath.isnan(val) and mpmath.isnan(prev)) or (val == prev == 0 and dps >= _MAX_DPS):
+                return val
+            if val != 0 and not mpmath.isnan(val) and not mpmath.isnan(prev) and \
+                    abs(val - prev) <= abs(val) * mpmath.mpf(2) ** -80:
+                return +val
+            if dps >= _MAX_DPS:
+                return val
+        prev = val
+        dps *= 2
+
+
+@dataclass(frozen=True)
+class _Reference:
+    funcs: tuple  # f, f' (mpmath callables) for the cond number
+    quadratic: bool  # erf in the formula: cancellations as deep as z^2/4 digits
+    points: tuple  # ((breakpoint float, value mpf), ...)
+
+
+@functools.cache
+def _reference_parts(name: str, kind: str) -> _Reference:
+    from .derivation import derive
+
+    act = get(name)
+    d = derive(act, defaults=True)
+    fixed = act.defaults()
+    order = KINDS.index(kind)
+    exprs = [d.definition, d.derivative, d.second_derivative,
+             calculus.derivative(act.expr.subs(fixed), 3, fixed)]
+    f, fprime = exprs[order], exprs[order + 1]
+    points = []
+    pieces = calculus.pieces(act.expr.subs(fixed), fixed)
+    conv = {sympy.sympify(k).subs(fixed): v for k, v in act.conventions.get("torch", {}).items()}
+    for j, kink in enumerate(d.kinks):
+        b = kink.z
+        if order == 0:
+            value = d.definition.subs(z, b)
+        elif order == 1:
+            value = kink.values["torch"]
+        else:
+            left = calculus._limit(sympy.diff(pieces[j].expr, z, 2), b, "-")
+            right = calculus._limit(sympy.diff(pieces[j + 1].expr, z, 2), b, "+")
+            rule = next((v for k, v in conv.items() if sympy.simplify(k - b) == 0), "mid")
+            value = {"left": left, "right": right}.get(rule, (left + right) / 2)
+        points.append((float(b), sympy.Float(value, 60)))
+    return _Reference((_mp(f), _mp(fprime)), False, tuple(points))
+
+
+def reference(name: str, kind: str, x: float) -> mpmath.mpf:
+    """The exact value (to >= 50 digits) of kernel ``kind`` of ``name`` at the float ``x``."""
+    ref = _reference_parts(name, kind)
+    if math.isnan(x):
+        return mpmath.nan
+    for b, v in ref.points:
+        if x == b:
+            return mpmath.mpf(str(v))
+    if math.isinf(x):
+        act = get(name)
+        order = KINDS.index(kind)
+        expr = act.expr.subs(act.defaults())
+        piece = calculus.pieces(expr, act.defaults())[-1 if x > 0 else 0].expr
+        lim = sympy.limit(sympy.diff(piece, z, order), z, sympy.oo if x > 0 else -sympy.oo)
+        return mpmath.mpf(float(lim)) if lim.is_finite else (mpmath.inf if lim == sympy.oo else -mpmath.inf)
+    return _stable_eval(ref.funcs[0], x, ref.quadratic)
+
+
+def condition(name: str, kind: str, x: float, value: mpmath.mpf | None = None) -> float:
+    """|x f'(x) / f(x)| for the function f that kernel ``kind`` computes."""
+    if not math.isfinite(x):
+        return 0.0
+    ref = _reference_parts(name, kind)
+    f = value if value is not None else reference(name, kind, x)
+    if any(x == b for b, _ in ref.points):
+        return 0.0
+    fp = _stable_eval(ref.funcs[1], x, ref.quadratic)
+    num = abs(mpmath.mpf(x) * fp)
+    if num == 0:
+        return 0.0
+    if f == 0 or mpmath.isnan(f):
+        return math.inf
+    return float(num / abs(f))
+
+
+def allowed(name: str, kind: str, cond: float) -> float:
+    """The bound on the error at a point with condition number ``cond``."""
+    if name in STRICT and kind in ("value", "grad"):
+        return 4.0
+    return (16.0 if kind == "grad2" else 8.0) + 4.0 * cond
+
+
+@dataclass
+class Result:
+    """Worst error of one kernel on a grid (and the peers' worst on the same points)."""
+
+    kernel: str
+    worst_ulp: float
+    at: float
+    cond: float
+    allowed: float
+    over_bound: int  # points where the error exceeds the bound
+    torch_ulp: float | None = None
+    torch_at: float | None = None
+    jax_ulp: float | None = None
+    jax_at: float | None = None
+
+    def as_json(self) -> dict:
+        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
+
+
+def _kernel(name: str, kind: str):
+    import generated
+
+    suffix = {"value": "", "grad": "_grad", "grad2": "_grad2"}[kind]
+    return getattr(generated, name + suffix)
+
+
+def measure(name: str, kinds: Sequence[str] = KINDS, points: np.ndarray | None = None,
+            peers: bool = True) -> list[Result]:
+    """Measure each kernel of ``name`` on ``points`` (default: :func:`grid`)."""
+    act = get(name)
+    pts = grid() if points is None else np.asarray(points, dtype=float)
+    out = []
+    for kind in kinds:
+        got = _kernel(act.name, kind)(pts)
+        refs = [reference(act.name, kind, float(x)) for x in pts]
+        errs = np.array([ulp_error(g, r) for g, r in zip(got, refs, strict=True)])
+        # the bound at every point: only computed where the error is not already tiny
+        over = 0
+        for i in np.nonzero(errs > 4)[0]:
+            c = condition(act.name, kind, float(pts[i]), refs[i])
+            if errs[i] > allowed(act.name, kind, c):
+                over += 1
+        i = int(np.argmax(errs))
+        c = condition(act.name, kind, float(pts[i]), refs[i])
+        res = Result(f"{act.name}{'' if kind == 'value' else '_' + kind}", float(errs[i]), float(pts[i]),
+                     c, allowed(act.name, kind, c), over)
+        if peers:
+            for peer in ("torch", "jax"):
+                vals = peer_values(peer, act, kind, pts)
+                if vals is not None:
+                    perr = np.array([ulp_error(g, r) for g, r in zip(vals, refs, strict=True)])
+                    j = int(np.argmax(perr))
+                    setattr(res, f"{peer}_ulp", float(perr[j]))
+                    setattr(res, f"{peer}_at", float(pts[j]))
+        out.append(res)
+    return out
+
+
+def aform_errors(name: str, points: np.ndarray | None = None) -> Result | None:
+    """Worst error of ``NAME_grad_from_output(a)`` against the exact a-form at the same float a."""
+    import generated
+
+    act = get(name)
+    fn = getattr(generated, f"{act.name}_grad_from_output", None)
+    if fn is None:
+        return None
+    from .derivation import derive
+
+    form = derive(act, defaults=True).aform
+    if form is None:
+        return None
+    pts = grid("test") if points is None else points
+    avals = np.unique(_kernel(act.name, "value")(pts))
+    avals = avals[np.isfinite(avals)]
+    f = _mp(form, a)
+    refs = [_stable_eval(f, float(x)) for x in avals]
+    # the a-form is a formula over open intervals: where it has no value (a at a kink's image), the
+    # kernel follows the convention, measured by the grad tests instead
+    keep = [i for i, r in enumerate(refs) if not mpmath.isnan(r)]
+    avals, refs = avals[keep], [refs[i] for i in keep]
+    got = fn(avals)
+    errs = np.array([ulp_error(g, r) for g, r in zip(got, refs, strict=True)])
+    # 4 ULP, plus what the rounding of the parameters may cost where the a-form itself is
+    # ill-conditioned in them (selu's a + alpha*scale near a = -alpha*scale): 4 x cond, as elsewhere
+    fprime = _mp(sympy.diff(form, a), a)
+    conds, over = {}, 0
+    for j in np.nonzero(errs > 4)[0]:
+        ref = refs[j]
+        conds[j] = math.inf if ref == 0 else float(abs(mpmath.mpf(float(avals[j])) * _stable_eval(
+            fprime, float(avals[j])) / ref)) + _param_cond(form, float(avals[j]), ref)
+        over += errs[j] > 4 + 4 * conds[j]
+    i = int(np.argmax(errs))
+    c = conds.get(i, 0.0)
+    return Result(f"{act.name}_grad_from_output", float(errs[i]), float(avals[i]), c, 4 + 4 * c, int(over))
+
+
+def _param_cond(form: sympy.Expr, x: float, ref: mpmath.mpf) -> float:
+    """Sum over numeric constants c of |c dF/dc / F|: the sensitivity to rounding the parameters."""
+    total = 0.0
+    for c in sorted(form.atoms(sympy.Float, sympy.Rational), key=str):
+        if c.is_Integer:
+            continue
+        t = sympy.Dummy("t")
+        g = sympy.diff(form.subs(c, t), t).subs(t, c).subs(a, sympy.Float(x, 40))
+        total += float(abs(sympy.Float(c, 40) * sympy.N(g, 40) / sympy.Float(str(ref), 40)))
+    return total
+
+
+# ---------------------------------------------------------------------------- peers
+
+
+def _candidates(act: Activation, aliases: bool = True) -> list[str]:
+    names = [act.name, *(act.aliases if aliases else ())]
+    return [n for x in names for n in (x, x.replace("_", ""))]
+
+
+def _torch_fn(act: Activation):
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None
+    special = {
+        "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+        "tanh": torch.tanh,
+        "threshold": lambda x: F.threshold(x, float(act.defaults().get(act.param("threshold").symbol)),
+                                           float(act.defaults().get(act.param("value").symbol))),
+    }
+    if act.name in special:
+        return special[act.name]
+    for c in _candidates(act, aliases=False):  # torch's 'linear', 'prelu' are other functions
+        if hasattr(F, c):
+            return getattr(F, c)
+    return None
+
+
+def _jax_fn(act: Activation):
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import jax.nn as jnn
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    special = {
+        "gelu": lambda x: jnn.gelu(x, approximate=False),
+        "gelu_tanh": lambda x: jnn.gelu(x, approximate=True),
+        "tanh": jnp.tanh,
+    }
+    if act.name in special:
+        return special[act.name]
+    for c in _candidates(act):
+        if hasattr(jnn, c):
+            return getattr(jnn, c)
+    return None
+
+
+def peer_values(peer: str, act: Activation, kind: str, pts: np.ndarray) -> np.ndarray | None:
+    """PyTorch's or JAX's value / autograd derivative (float64) at ``pts``; None if unavailable."""
+    order = KINDS.index(kind)
+    if peer == "torch":
+        fn = _torch_fn(act)
+        if fn is None:
+            return None
+        import torch
+
+        x = torch.tensor(pts, dtype=torch.float64, requires_grad=True)
+        y = fn(x)
+        for _ in range(order):
+            (y,) = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=False)
+        return y.detach().numpy().copy()
+    fn = _jax_fn(act)
+    if fn is None:
+        return None
+    import jax
+    import jax.numpy as jnp
+
+    f = fn
+    for _ in range(order):
+        f = jax.grad(f)
+    return np.asarray(jax.vmap(f)(jnp.asarray(pts, dtype=jnp.float64)))
+
+
+def run(names: Iterable[str] | None = None, size: str = "full", peers: bool = True) -> list[dict]:
+    """Every kernel of the named activations (default: all), as JSON-ready dicts."""
+    acts = all_activations() if names is None else [get(n) for n in names]
+    pts = grid(size)
+    rows = []
+    for act in acts:
+        for r in measure(act.name, points=pts, peers=peers):
+            rows.append(r.as_json())
+        af = aform_errors(act.name, pts)
+        if af is not None:
+            rows.append(af.as_json())
+    return rows

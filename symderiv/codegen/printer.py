@@ -1,0 +1,181 @@
+"""SymPy's SciPy/NumPy printer, tuned for kernels.
+
+Differences from :class:`sympy.printing.numpy.SciPyPrinter`:
+
+* ``Piecewise`` and :class:`Where` print as nested ``numpy.where`` (a
+  branch-free blend: both sides are evaluated, each on arguments where it is
+  finite), not ``numpy.select``.
+* ``Max``/``Min`` print as ``numpy.maximum``/``numpy.minimum`` (elementwise,
+  NaN-propagating), not ``amax`` of a stacked array.
+* Non-integer numbers print as correctly rounded float literals, so
+  ``sqrt(2)/sqrt(pi)`` costs nothing at run time and is exact to 1/2 ULP.
+* Small integer powers print as products or quotients (``x**-2`` as
+  ``1/(x*x)``), which NumPy runs without calling ``pow``.
+
+>>> from symderiv.catalogue import z
+>>> from sympy import Max, sqrt, pi, exp
+>>> KernelPrinter().doprint(Max(z, 0) + sqrt(2 / pi) * exp(-z))
+'numpy.maximum(0, z) + 0.7978845608028654*numpy.exp(-z)'
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy import Function
+from sympy.printing.numpy import SciPyPrinter
+
+__all__ = ["Equal", "IsNan", "KernelPrinter", "Where"]
+
+
+class Where(Function):
+    """``Where(cond, a, b)``: a where cond holds, else b (printed as ``numpy.where``)."""
+
+    nargs = 3
+
+
+class Equal(Function):
+    """``Equal(x, v)``: x == v elementwise (printed as ``numpy.equal``; SymPy's Eq would evaluate)."""
+
+    nargs = 2
+
+
+class IsNan(Function):
+    """``IsNan(x)``: printed as ``numpy.isnan``."""
+
+    nargs = 1
+
+
+_ORDER = (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan)
+
+
+def _arithmetic_select(expr) -> bool:
+    """True for a :class:`Where` on an order relation whose branches are finite for every input."""
+    if not isinstance(expr, Where):
+        return False
+    cond, a, b = expr.args
+    if not isinstance(cond, _ORDER):
+        return False
+
+    def finite(e):
+        # numbers, or expressions in the (finite, scalar) parameters only: not in the variable
+        # (z or a) nor in a temporary (_t0, ...) that may hold it
+        params_only = all(s.name not in ("z", "a") and not s.name.startswith("_") for s in e.free_symbols)
+        return (e.is_number and e.is_finite) or (params_only and e.is_finite is not False
+                                                 and not e.atoms(sympy.Function)) or _arithmetic_select(e)
+
+    return finite(a) and finite(b)
+
+
+class KernelPrinter(SciPyPrinter):
+    """Prints one expression as NumPy (and ``scipy.special``) code."""
+
+    def __init__(self, settings=None):
+        super().__init__({"fully_qualified_modules": True, **(settings or {})})
+
+    def _print_Where(self, expr):
+        cond, a, b = expr.args
+        if _arithmetic_select(expr):
+            # between values that are finite for every input (constants, parameters, and selects of
+            # them): a*H + b*(1 - H) with H = 1 where cond holds, else 0 (NaN for NaN), which is
+            # exact (x*1 + y*0 = x) and costs a few cheap passes instead of a where over a random mask
+            h = self._heaviside(cond)
+            terms = []
+            for value, weight in ((a, h), (b, f"(1 - {h})")):
+                if value == 0:
+                    continue
+                terms.append(weight if value == 1 else f"{self.parenthesize(value, 50)}*{weight}")
+            if not terms:  # both branches 0: still NaN for NaN
+                return f"0*{h}"
+            return "(" + " + ".join(terms) + ")"
+        return f"numpy.where({self._print(cond)}, {self._print(a)}, {self._print(b)})"
+
+    def _heaviside(self, cond):
+        lhs, rhs = cond.lhs, cond.rhs
+        diff = lhs - rhs if isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan)) else rhs - lhs
+        h0 = "1" if isinstance(cond, (sympy.GreaterThan, sympy.LessThan)) else "0"
+        return f"numpy.heaviside({self._print(diff)}, {h0})"
+
+    def _print_Equal(self, expr):
+        return f"numpy.equal({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
+    def _print_IsNan(self, expr):
+        return f"numpy.isnan({self._print(expr.args[0])})"
+
+    def _print_Piecewise(self, expr):
+        # kernel Piecewises come from stable forms, whose conditions are exhaustive: the last
+        # branch is the fallback even where SymPy rewrote its condition
+        *pairs, (last, _cond) = expr.args
+        out = self._print(last)
+        for value, c in reversed(pairs):
+            out = f"numpy.where({self._print(c)}, {self._print(value)}, {out})"
+        return out
+
+    def _minmax(self, expr, fn):
+        args = [self._print(a) for a in expr.args]
+        out = args[0]
+        for a in args[1:]:
+            out = f"numpy.{fn}({out}, {a})"
+        return out
+
+    def _print_Max(self, expr):
+        return self._minmax(expr, "maximum")
+
+    def _print_Min(self, expr):
+        return self._minmax(expr, "minimum")
+
+    def _print_Heaviside(self, expr):
+        # a float 0/1 (NaN for NaN) in one cheap pass: unlike numpy.where over a random mask
+        x, h0 = expr.args
+        return f"numpy.heaviside({self._print(x)}, {self._print(h0)})"
+
+    def _print_Erfc(self, expr):
+        return f"scipy.special.erfc({self._print(expr.args[0])})"
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_Rational(self, expr):
+        return repr(float(expr))
+
+    def _print_Half(self, expr):
+        return "0.5"
+
+    def _print_NumberSymbol(self, expr):
+        return repr(float(expr))
+
+    _print_Pi = _print_NumberSymbol
+    _print_Exp1 = _print_NumberSymbol
+
+    def _print_Mul(self, expr):
+        if expr.is_number and not expr.is_Integer:
+            return repr(float(expr))
+        num, rest = expr.as_coeff_Mul()
+        factors = sympy.Mul.make_args(rest)
+        numeric = [f for f in factors if f.is_number]
+        if numeric:
+            # fold every numeric factor into one correctly rounded literal (sqrt(2)*z/2 -> 0.707...*z:
+            # one rounding, and no overflow of sqrt(2)*z before the halving)
+            coeff = num * sympy.Mul(*numeric)
+            others = sympy.Mul(*[f for f in factors if not f.is_number])
+            if coeff == 1:
+                return self._print(others)
+            if coeff == -1:
+                return "-" + self.parenthesize(others, sympy.printing.precedence.PRECEDENCE["Mul"])
+            return f"{float(coeff.evalf(30))!r}*{self.parenthesize(others, sympy.printing.precedence.PRECEDENCE['Mul'])}"
+        if num.is_Rational and abs(num.p) == 1 and num.q > 1:
+            # x/6 is correctly rounded; x*0.16666666666666666 is not
+            sign = "-" if num.p < 0 else ""
+            return f"{sign}({self._print(rest)})/{num.q}"
+        return super()._print_Mul(expr)
+
+    def _print_Pow(self, expr, rational=False):
+        base, e = expr.args
+        if expr.is_number:
+            return repr(float(expr))
+        if e.is_Integer and 2 <= abs(int(e)) <= 4:
+            b = self.parenthesize(base, sympy.printing.precedence.PRECEDENCE["Mul"])
+            prod = "*".join([b] * abs(int(e)))
+            return f"({prod})" if e > 0 else f"(1/({prod}))"
+        if e == -1:
+            return f"(1/{self.parenthesize(base, sympy.printing.precedence.PRECEDENCE['Mul'])})"
+        return super()._print_Pow(expr, rational=rational)

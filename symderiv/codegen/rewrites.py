@@ -1,0 +1,393 @@
+"""Numerically stable rewriting: primitives, and the table of rewrite rules.
+
+Kernels are computed in a small *primitive algebra*: SymPy functions such as
+:class:`Sigmoid` or :class:`Sech2` whose derivatives (``fdiff``) are again
+primitives, and whose :meth:`~Primitive.stable` form is an elementary formula
+that never overflows and never cancels (``exp(-|x|)`` forms, ``expm1``,
+``log1p``, ``erfc``, ``hypot``, a branch-free ``Piecewise`` blend).
+
+:data:`RULES` is the table: each :class:`Rule` is a (pattern, replacement)
+pair applied with SymPy's ``replace``. ``Rule.identity()`` states it as an
+equation in :data:`symderiv.catalogue.z` that the project's own proof engine
+(:func:`symderiv.prove.prove_identity`) proves; the tests do that for every
+rule and for every primitive's stable form and derivative.
+
+>>> from symderiv.catalogue import z
+>>> from sympy import exp
+>>> to_primitives(z / (1 + exp(-z)))
+z*Sigmoid(z)
+>>> to_primitives(exp(z) / (1 + exp(z))**2)
+SigmoidGrad(z)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy
+from sympy import Abs, Expr, Function, Max, Piecewise, Rational, Wild, erf, exp, log, sqrt, tanh
+from sympy.codegen.cfunctions import expm1, hypot, log1p
+
+from ..catalogue import z
+
+__all__ = [
+    "PRIMITIVES",
+    "RULES",
+    "Erfc",
+    "Primitive",
+    "Rule",
+    "Sech2",
+    "Sigmoid",
+    "SigmoidGrad",
+    "Softplus",
+    "SqPlus",
+    "Tanh",
+    "TanhShrink",
+    "elementary",
+    "postprocess",
+    "stable",
+    "to_primitives",
+]
+
+_x = Wild("x", properties=[lambda e: not e.is_number])
+_v = Wild("v", properties=[lambda e: e.is_Symbol])
+_sq = Wild("sq", properties=[lambda e: any(isinstance(f, sympy.Pow) and f.exp == 2 for f in sympy.Mul.make_args(e))])
+_c = Wild("c", exclude=[z], properties=[lambda e: e.is_positive is True])
+_k = Wild("k", exclude=[z], properties=[lambda e: e.is_positive is True])
+
+
+class Primitive(Function):
+    """A numerically stable building block: ``definition`` (textbook) and ``stable`` (what is printed)."""
+
+    @classmethod
+    def definition(cls, *args: Expr) -> Expr:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def stable(cls, *args: Expr) -> Expr:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _eval_is_real(self):
+        return all(arg.is_real for arg in self.args) or None
+
+
+def _em(x: Expr) -> Expr:
+    """exp(-|x|): in (0, 1], never overflows."""
+    return exp(-Abs(x))
+
+
+class Sigmoid(Primitive):
+    """1/(1 + exp(-x)) = max(e, H(x))/(1 + e) with e = exp(-|x|) and H(x) = 1 for x >= 0, else 0.
+
+    A branch-free blend of 1/(1+e) (x >= 0) and e/(1+e) (x < 0): no ``where`` over a random mask.
+    """
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return SigmoidGrad(self.args[0])
+
+    @classmethod
+    def definition(cls, x):
+        return 1 / (1 + exp(-x))
+
+    @classmethod
+    def stable(cls, x):
+        e = _em(x)
+        return Max(e, sympy.Heaviside(x, 1)) / (1 + e)
+
+
+class SigmoidGrad(Primitive):
+    """sigmoid(x) sigmoid(-x) = e/(1 + e)^2 with e = exp(-|x|): even, no branch."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return -SigmoidGrad(x) * Tanh(x / 2)
+
+    @classmethod
+    def definition(cls, x):
+        return exp(-x) / (1 + exp(-x)) ** 2
+
+    @classmethod
+    def stable(cls, x):
+        e = _em(x)
+        return e / (1 + e) ** 2
+
+
+class Tanh(Primitive):
+    """tanh, whose derivative is :class:`Sech2` (not the cancelling 1 - tanh^2)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return Sech2(self.args[0])
+
+    @classmethod
+    def definition(cls, x):
+        return tanh(x)
+
+    @classmethod
+    def stable(cls, x):
+        return tanh(x)
+
+
+class Sech2(Primitive):
+    """1 - tanh(x)^2 = 4e/(1 + e)^2 with e = exp(-2|x|)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return -2 * Tanh(x) * Sech2(x)
+
+    @classmethod
+    def definition(cls, x):
+        return 1 - tanh(x) ** 2
+
+    @classmethod
+    def stable(cls, x):
+        e = exp(-2 * Abs(x))
+        return 4 * e / (1 + e) ** 2
+
+
+class Softplus(Primitive):
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return Sigmoid(self.args[0])
+
+    @classmethod
+    def definition(cls, x):
+        return log(1 + exp(x))
+
+    @classmethod
+    def stable(cls, x):
+        return Max(x, 0) + log1p(_em(x))
+
+
+#: |x| below which :class:`TanhShrink` uses its Taylor polynomial (x - tanh x cancels there).
+TANHSHRINK_SERIES_BELOW = Rational(3, 5)
+#: Terms of that polynomial: the first omitted one is below 2**-60 of the value on the whole range.
+TANHSHRINK_TERMS = 22
+
+
+def tanhshrink_series(x: Expr, terms: int = TANHSHRINK_TERMS) -> Expr:
+    """x - tanh(x) = -sum_{n>=2} 2^(2n) (2^(2n) - 1) B_(2n) x^(2n-1) / (2n)!, truncated, in Horner form.
+
+    >>> tanhshrink_series(z, 2)
+    z**3*(1/3 - 2*z**2/15)
+    """
+    w = sympy.Symbol("w")
+    poly = sum(
+        -Rational(2 ** (2 * n) * (2 ** (2 * n) - 1)) * sympy.bernoulli(2 * n) / sympy.factorial(2 * n) * w ** (n - 2)
+        for n in range(2, terms + 2)
+    )
+    return x**3 * sympy.horner(poly, w).subs(w, x**2)
+
+
+class TanhShrink(Primitive):
+    """x - tanh(x): its Taylor polynomial where |x| < 3/5 (the difference cancels there), else direct."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return Tanh(self.args[0]) ** 2
+
+    @classmethod
+    def definition(cls, x):
+        return x - tanh(x)
+
+    @classmethod
+    def stable(cls, x):
+        return Piecewise((tanhshrink_series(x), Abs(x) < TANHSHRINK_SERIES_BELOW), (x - tanh(x), True))
+
+
+class SqPlus(Primitive):
+    """x + sqrt(x^2 + c) (c > 0): c/(hypot(x, sqrt c) - x) for x < 0, where the sum cancels."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:  # pragma: no cover - parameters are never differentiated
+            raise sympy.ArgumentIndexError(self, argindex)
+        x, c = self.args
+        return SqPlus(x, c) / hypot(x, sqrt(c))
+
+    @classmethod
+    def definition(cls, x, c):
+        return x + sqrt(x**2 + c)
+
+    @classmethod
+    def stable(cls, x, c):
+        h = hypot(x, sqrt(c))
+        return Piecewise((x + h, x >= 0), (c / (h - x), True))
+
+
+class Erfc(Primitive):
+    """erfc(x) = 1 - erf(x), kept unevaluated (SymPy would turn erfc(-x) into 2 - erfc(x), which cancels).
+
+    Printed as ``scipy.special.erfc``.
+    """
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return -2 * exp(-x**2) / sqrt(sympy.pi)
+
+    @classmethod
+    def definition(cls, x):
+        return 1 - erf(x)
+
+    @classmethod
+    def stable(cls, x):
+        return Erfc(x)
+
+
+PRIMITIVES: tuple[type[Primitive], ...] = (Sigmoid, SigmoidGrad, Tanh, Sech2, Softplus, TanhShrink, SqPlus, Erfc)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rewrite: ``pattern`` (with Wilds) -> ``replacement(**matches)``.
+
+    ``lhs``/``rhs`` state the rule as an identity in z (and parameter symbols)
+    for the proof engine; ``assumption`` names the parameters' sign where the
+    rule needs one.
+    """
+
+    name: str
+    pattern: Expr
+    replacement: Callable[..., Expr]
+    lhs: Expr
+    rhs: Expr
+    why: str
+
+    def apply(self, expr: Expr) -> Expr:
+        """``expr`` with every match of the pattern replaced."""
+        return _replace(expr, self)
+
+    def identity(self) -> tuple[Expr, Expr]:
+        """``(lhs, rhs)`` with primitives expanded to elementary functions: what is proved."""
+        return elementary(self.lhs), elementary(self.rhs)
+
+
+def _replace(expr: Expr, rule: Rule) -> Expr:
+    def matcher(e):
+        return e.match(rule.pattern) is not None if isinstance(e, type(rule.pattern)) else False
+
+    def builder(e):
+        m = e.match(rule.pattern)
+        return rule.replacement(**{k.name: v for k, v in m.items()})
+
+    return expr.replace(matcher, builder)
+
+
+_cpos = sympy.Symbol("c", positive=True)
+
+#: The rewrite table, applied in order, each to a fixed point, on every piece of a definition
+#: (``to_primitives``) and again after differentiating (``postprocess``).
+RULES: tuple[Rule, ...] = (
+    Rule("sigmoid", 1 / (1 + exp(-_x)), lambda x: Sigmoid(x),
+         1 / (1 + exp(-z)), Sigmoid(z),
+         "1/(1+e^-x) overflows e^-x for x << 0; the blend uses exp(-|x|)"),
+    Rule("sigmoid_grad", exp(-_x) / (1 + exp(-_x)) ** 2, lambda x: SigmoidGrad(x),
+         exp(-z) / (1 + exp(-z)) ** 2, SigmoidGrad(z),
+         "e^-x/(1+e^-x)^2 is inf/inf for x << 0"),
+    Rule("sigmoid_product", Sigmoid(_x) * Sigmoid(-_x), lambda x: SigmoidGrad(x),
+         Sigmoid(z) * Sigmoid(-z), SigmoidGrad(z), "one exp instead of two blends"),
+    Rule("softplus", log(1 + exp(_x)), lambda x: Softplus(x),
+         log(1 + exp(z)), Softplus(z), "log(1+e^x) overflows for x >> 0 and rounds 1+e^x for x << 0"),
+    Rule("one_plus_tanh", 1 + tanh(_x), lambda x: 2 * Sigmoid(2 * x),
+         1 + tanh(z), 2 * Sigmoid(2 * z), "1 + tanh(x) cancels for x << 0"),
+    Rule("tanhshrink", _x - tanh(_x), lambda x: TanhShrink(x),
+         z - tanh(z), TanhShrink(z), "x - tanh(x) cancels near 0"),
+    Rule("tanh", tanh(_x), lambda x: Tanh(x), tanh(z), Tanh(z),
+         "differentiates to sech^2, not to the cancelling 1 - tanh^2"),
+    Rule("sech2", 1 - Tanh(_x) ** 2, lambda x: Sech2(x), 1 - Tanh(z) ** 2, Sech2(z),
+         "1 - tanh^2 cancels for |x| large"),
+    Rule("erf_plus_one", 1 + erf(_x), lambda x: Erfc(-x), 1 + erf(z), Erfc(-z),
+         "1 + erf(x) cancels (to 0) for x << 0; erfc does not"),
+    Rule("expm1", exp(_x) - 1, lambda x: expm1(x), exp(z) - 1, expm1(z), "e^x - 1 cancels near 0"),
+    Rule("one_minus_exp", 1 - exp(_x), lambda x: -expm1(x), 1 - exp(z), -expm1(z),
+         "1 - e^x cancels near 0"),
+    Rule("log1p", log(1 + _x), lambda x: log1p(x), log(1 + z), log1p(z), "log(1+x) rounds 1+x"),
+    Rule("squareplus", _x + sqrt(_x**2 + _c), lambda x, c: SqPlus(x, c),
+         z + sqrt(z**2 + _cpos), SqPlus(z, _cpos), "x + sqrt(x^2+c) cancels for x << 0"),
+    Rule("hypot", sqrt(_x**2 + _c), lambda x, c: hypot(x, sqrt(c)),
+         sqrt(z**2 + _cpos), hypot(z, sqrt(_cpos)), "x^2 overflows for |x| > 1e154"),
+    Rule("hypot_minus", hypot(_x, _k) - _x, lambda x, k: k**2 / SqPlus(x, k**2),
+         hypot(z, _cpos) - z, _cpos**2 / SqPlus(z, _cpos**2), "hypot(x, k) - x cancels for x >> 0"),
+    Rule("minus_hypot", _x - hypot(_x, _k), lambda x, k: -k**2 / SqPlus(x, k**2),
+         z - hypot(z, _cpos), -_cpos**2 / SqPlus(z, _cpos**2), "x - hypot(x, k) cancels for x >> 0"),
+    Rule("ratio_to_sum", _sq / (_sq + _c), lambda sq, c: 1 / (1 + c / sq),
+         z**2 / (z**2 + _cpos), 1 / (1 + _cpos / z**2), "u/(u + c) is inf/inf once u overflows"),
+    Rule("one_minus_square", 1 - _v**2, lambda v: (1 - v) * (1 + v),
+         1 - z**2, (1 - z) * (1 + z), "1 - a^2 cancels for |a| near 1; 1 - a is exact there"),
+)
+
+
+def _fixed_point(expr: Expr, rules=RULES) -> Expr:
+    for _ in range(8):
+        before = expr
+        for rule in rules:
+            expr = _replace(expr, rule)
+        if expr == before:
+            break
+    return expr
+
+
+def to_primitives(expr: Expr) -> Expr:
+    """Apply :data:`RULES` to a catalogue formula (after ``factor_terms``, which exposes sums)."""
+    return _fixed_point(sympy.factor_terms(expr))
+
+
+def postprocess(expr: Expr) -> Expr:
+    """After differentiating in the primitive algebra: the rules again, on the raw and the factored form.
+
+    The shorter of the two wins (counted in operations), e.g. squareplus'' becomes c/(2 hypot^3)
+    rather than a difference that cancels.
+    """
+    raw = _fixed_point(expr)
+    if not raw.free_symbols:
+        return raw
+    try:
+        factored = _fixed_point(sympy.factor(sympy.together(raw)))
+    except sympy.PolynomialError:  # pragma: no cover - factor gives up on some forms
+        return raw
+    return min((raw, factored), key=lambda e: (sympy.count_ops(e), len(sympy.srepr(e))))
+
+
+def _expand(expr: Expr, how: str) -> Expr:
+    def go(e):
+        if isinstance(e, Primitive):
+            args = [go(a) for a in e.args]
+            if how == "stable" and type(e) is Erfc:
+                return Erfc(*args)
+            return getattr(type(e), how)(*args)
+        if not e.args:
+            return e
+        args = [go(a) for a in e.args]
+        if all(x is y for x, y in zip(args, e.args, strict=True)):
+            return e  # rebuilding would let SymPy distribute (z + 3)/6 into z/6 + 1/2
+        return e.func(*args)
+
+    return go(expr)
+
+
+def stable(expr: Expr) -> Expr:
+    """Every primitive replaced by its stable elementary form (what the printer prints)."""
+    return _expand(expr, "stable")
+
+
+def elementary(expr: Expr) -> Expr:
+    """Every primitive (and expm1/log1p/hypot) replaced by its textbook definition (what is proved)."""
+    out = _expand(expr, "definition")
+    return out.replace(lambda e: isinstance(e, (expm1, log1p, hypot)),
+                       lambda e: {expm1: lambda x: exp(x) - 1, log1p: lambda x: log(1 + x),
+                                  hypot: lambda x, y: sqrt(x**2 + y**2)}[type(e)](*e.args))
