@@ -48,10 +48,12 @@ def lesson_tanh_derivative(z):
 def torch_forward_backward(name):
     try:
         import torch
-        import torch.nn.functional as F
     except ImportError:
         return None
-    fn = {"sigmoid": torch.sigmoid, "tanh": torch.tanh}.get(name) or getattr(F, name, None)
+    from symderiv.accuracy import _torch_fn
+    from symderiv.catalogue import get
+
+    fn = _torch_fn(get(name))  # the same PyTorch function the accuracy report compares with
     if fn is None:
         return None
 

@@ -182,6 +182,21 @@ assert np.max(np.abs(got - exact) / exact) < 1e-14
 assert np.array_equal(leaky_relu_derivative(z), [0.01, 0.01, 0.01, 1.0, 1.0])
 """),
     md("""
+symderiv also *generates* these kernels from the catalogue (`symderiv generate`, into
+`generated/`): the same three fixes, by construction — float output for integer input, the
+PyTorch convention at the kinks, no overflow.
+"""),
+    code("""
+import generated
+
+with np.errstate(over="raise"):
+    print("generated leaky_relu_grad:", generated.leaky_relu_grad(z))
+    print("generated relu_grad:      ", generated.relu_grad(z))
+    print("generated sigmoid:        ", generated.sigmoid(np.array([-1000.0, 0.0, 1000.0])))
+assert np.array_equal(generated.leaky_relu_grad(z), leaky_relu_derivative(z))
+assert np.array_equal(generated.relu_grad(z), relu_derivative(z))
+"""),
+    md("""
 ## The tables
 
 The lesson's summary table and its gradient-property comparison, computed: g', the a-form, the
@@ -342,13 +357,17 @@ else:
     print("torch not installed: the catalogue's recorded values are shown above")
 """),
     md("""
-## Accuracy of the naive formulas (ULP error against mpmath)
+## Accuracy of the naive formulas and of the generated kernels (ULP error against mpmath)
 
 The a-forms are what frameworks store for the backward pass, but `a*(1 - a)` and `1 - a**2` lose
 all relative accuracy once a rounds to 1. The error of each float64 formula is measured in units
-in the last place (ULP) of the exact value, computed at 50 digits.
+in the last place (ULP) of the exact value, computed at 50 digits — beside symderiv's generated
+kernels (`generated/`, written by `symderiv generate` from the catalogue with stable rewrites).
 """),
     code("""
+import generated  # the kernels symderiv generates from the catalogue
+
+
 def ulp_error(values, exact):
     # |computed - exact| / ulp(exact), the exact value an mpmath number
     out = []
@@ -370,8 +389,10 @@ with mpmath.workdps(50):
     err = {
         "sigmoid' naive a*(1-a)": ulp_error(a * (1 - a), exact_sig),
         "sigmoid' stable e/(1+e)^2, e = exp(-|z|)": ulp_error(e / (1 + e) ** 2, exact_sig),
+        "sigmoid' generated kernel": ulp_error(generated.sigmoid_grad(zs), exact_sig),
         "tanh' naive 1 - a**2": ulp_error(1 - t**2, exact_tanh),
         "tanh' stable 4e^2/(1+e^2)^2, e = exp(-|z|)": ulp_error(4 * e**2 / (1 + e**2) ** 2, exact_tanh),
+        "tanh' generated kernel": ulp_error(generated.tanh_grad(zs), exact_tanh),
     }
 for k, v in err.items():
     print(f"{k:45s} max {np.max(v):.3g} ULP")
@@ -383,7 +404,7 @@ from matplotlib.figure import Figure
 fig = Figure(figsize=(9, 3.8), layout="constrained")
 FigureCanvasAgg(fig)
 ax = fig.add_subplot()
-for (k, v), style in zip(err.items(), ["-", "-", "--", "--"], strict=True):
+for (k, v), style in zip(err.items(), ["-", "-", ":", "--", "--", ":"], strict=True):
     ax.semilogy(zs, np.maximum(v, 1e-2), style, label=k)
 ax.set_xlabel("z")
 ax.set_ylabel("error (ULP, floored at 0.01)")
@@ -392,6 +413,7 @@ ax.grid(alpha=0.3)
 show(fig)
 assert np.max(err["sigmoid' stable e/(1+e)^2, e = exp(-|z|)"]) < 8
 assert np.max(err["sigmoid' naive a*(1-a)"]) > 1e6   # catastrophic once a rounds to 1
+assert np.max(err["sigmoid' generated kernel"]) <= 4 and np.max(err["tanh' generated kernel"]) <= 4
 """),
     md("""
 ## A custom activation: `--expr`

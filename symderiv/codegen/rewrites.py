@@ -17,7 +17,7 @@ rule and for every primitive's stable form and derivative.
 >>> to_primitives(z / (1 + exp(-z)))
 z*Sigmoid(z)
 >>> to_primitives(exp(z) / (1 + exp(z))**2)
-SigmoidGrad(z)
+SigmoidGrad(-z)
 """
 
 from __future__ import annotations

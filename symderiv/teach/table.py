@@ -34,6 +34,7 @@ never exceeds the claimed supremum, and g' far out agrees with the limits).
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 from collections.abc import Iterable, Mapping
@@ -250,14 +251,27 @@ def table_row(
     """One row: the facts in the module docstring, with every parameter at its default unless given.
 
     Values are SymPy strings (``sympy.sympify`` reads them back), numbers, booleans or null.
+    Rows are cached per activation, parameters and convention (a copy is returned).
     """
+    act = name if isinstance(name, Activation) else get(name)
+    key = (act.name, act.expr, tuple(sorted((str(k), str(v)) for k, v in (params or {}).items())), convention)
+    if key not in _ROWS:
+        _ROWS[key] = _row(act, params, convention)
+    return copy.deepcopy(_ROWS[key])
+
+
+_ROWS: dict[tuple, dict] = {}
+
+
+def _row(name: Activation, params: Mapping[str, object] | None, convention: str) -> dict:
     d = derive(name, params, defaults=True, convention=convention)
     act = d.activation
     values = {p.symbol: v for p in act.params if (v := d.params.get(p.name)) is not None}
     g, gp = d.definition, d.derivative
     marks: set[str] = set()
     gpieces = calculus.pieces(g, values)
-    dpieces = [calculus.Piece(p.lo, p.hi, calculus.tidy(sympy.diff(p.expr, z))) for p in gpieces]
+    # g' on open intervals, from derive's tidied g' (pieces already merged where g' is continuous)
+    dpieces = calculus.pieces(gp, values) if gp.has(sympy.Piecewise) else [calculus.Piece(-oo, oo, gp)]
     bps = [float(p.hi.subs(values)) for p in gpieces[:-1]]
 
     # g' : sup, inf, limits
