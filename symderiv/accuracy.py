@@ -14,10 +14,12 @@ exact. Each worst error is reported with the condition number
 and with the bound the issue sets: 8 ULP (16 for ``grad2``) + 4 x cond, and
 4 ULP for sigmoid, tanh, relu and leaky_relu (value and grad).
 
->>> ulp_error(0.1, mpmath.mpf(1) / 10)
-0.0
->>> ulp_error(0.30000000000000004, mpmath.mpf(3) / 10)
-1.0
+>>> with mpmath.workdps(50):  # the double nearest 0.1 is 0.4 ULP from 1/10
+...     ulp_error(0.1, mpmath.mpf(1) / 10)
+0.4
+>>> with mpmath.workdps(50):  # 0.1 + 0.2 in doubles lands 0.8 ULP above 3/10
+...     ulp_error(0.1 + 0.2, mpmath.mpf(3) / 10)
+0.8
 """
 
 from __future__ import annotations

@@ -15,6 +15,16 @@ settings.register_profile("ci", derandomize=True, deadline=None, max_examples=60
 settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def _restore_mpmath_precision():
+    """Tests that raise ``mpmath.mp.dps`` must not change what later tests and doctests see."""
+    import mpmath
+
+    dps = mpmath.mp.dps
+    yield
+    mpmath.mp.dps = dps
+
+
 @pytest.fixture
 def run_cli():
     """Run ``python -m symderiv ARGS`` in a subprocess; return the CompletedProcess."""
