@@ -36,14 +36,3 @@ def run_cli():
         )
 
     return run
-
-
-@pytest.fixture(autouse=True)
-def _mpmath_precision_restored():
-    """Tests that set ``mpmath.mp.dps`` globally must not change what later tests (and the
-    doctests collected after ``tests/``, e.g. ``symderiv/accuracy.py``) compute."""
-    import mpmath
-
-    prec = mpmath.mp.prec
-    yield
-    mpmath.mp.prec = prec
