@@ -66,6 +66,17 @@ def _arithmetic_select(expr) -> bool:
     return finite(a) and finite(b)
 
 
+def _step(x: str, h0: int) -> str:
+    """``numpy.heaviside(x, h0)`` for h0 in {0, 1}, bit for bit (NaN for NaN, ±0 → h0).
+
+    Spelled with ``sign`` and ``maximum``/``minimum``: measured on 8192-element chunks,
+    ``numpy.heaviside`` costs 2.5 ``exp`` passes, these 1.4 and 1.6.
+    """
+    if h0 == 0:
+        return f"numpy.maximum(0, numpy.sign({x}))"
+    return f"numpy.minimum(1, numpy.sign({x}) + 1)"
+
+
 class KernelPrinter(SciPyPrinter):
     """Prints one expression as NumPy (and ``scipy.special``) code."""
 
@@ -92,8 +103,8 @@ class KernelPrinter(SciPyPrinter):
     def _heaviside(self, cond):
         lhs, rhs = cond.lhs, cond.rhs
         diff = lhs - rhs if isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan)) else rhs - lhs
-        h0 = "1" if isinstance(cond, (sympy.GreaterThan, sympy.LessThan)) else "0"
-        return f"numpy.heaviside({self._print(diff)}, {h0})"
+        h0 = 1 if isinstance(cond, (sympy.GreaterThan, sympy.LessThan)) else 0
+        return _step(self._print(diff), h0)
 
     def _print_Equal(self, expr):
         return f"numpy.equal({self._print(expr.args[0])}, {self._print(expr.args[1])})"
@@ -126,6 +137,8 @@ class KernelPrinter(SciPyPrinter):
     def _print_Heaviside(self, expr):
         # a float 0/1 (NaN for NaN) in one cheap pass: unlike numpy.where over a random mask
         x, h0 = expr.args
+        if h0 in (0, 1):
+            return _step(self._print(x), int(h0))
         return f"numpy.heaviside({self._print(x)}, {self._print(h0)})"
 
     def _print_Erfc(self, expr):
