@@ -2,7 +2,7 @@
 
 Each step of :mod:`symderiv.teach.steps` and each claim of
 :mod:`symderiv.teach.table` goes through :func:`check`: a symbolic proof
-(``symderiv.prove.prove_identity`` when it exists, else SymPy simplification
+(``symderiv.prove.prove_identity``, and where it is undecided, SymPy simplification
 piece by piece) and, independently, an evaluation at 50 significant digits
 with mpmath, where an unevaluated ``Derivative`` is computed by mpmath's
 numerical differentiation (never by SymPy) and a ``Limit`` by evaluation just
@@ -185,20 +185,17 @@ def _doit(e: Expr, values: Mapping[Symbol, Expr]) -> Expr:
 
 def _symbolic(lhs: Expr, rhs: Expr, values: Mapping[Symbol, Expr], timeout: float) -> bool | None:
     """True when proved equal off the breakpoints, None when undecided."""
+    from ..prove import prove_identity
+
     try:
-        from ..prove import prove_identity  # the proofs engine, when it has landed
-    except ImportError:
-        prove_identity = None
-    if prove_identity is not None:
-        try:
-            verdict = prove_identity(_doit(sympy.sympify(lhs), values), _doit(sympy.sympify(rhs), values),
-                                     timeout=timeout, order_at=dict(values) or None)
-        except SymderivError:
-            verdict = None
-        if verdict is not None and verdict.status == "proved":
-            return True
-        if verdict is not None and verdict.status == "refuted":
-            return False
+        verdict = prove_identity(_doit(sympy.sympify(lhs), values), _doit(sympy.sympify(rhs), values),
+                                 timeout=timeout, order_at=dict(values) or None)
+    except SymderivError:
+        verdict = None
+    if verdict is not None and verdict.status == "proved":
+        return True
+    if verdict is not None and verdict.status == "refuted":
+        return False
 
     def work() -> bool | None:
         d = calculus.to_piecewise(_doit(sympy.sympify(lhs), values) - _doit(sympy.sympify(rhs), values))
