@@ -475,16 +475,9 @@ def _is_zero_on(d: Expr, lo: Expr, hi: Expr, deadline: float | None) -> bool:
     """``d == 0`` on (lo, hi), trying the interval as an assumption when plain simplify fails."""
     if _is_zero(d, deadline):
         return True
-    t = Symbol("t", positive=True)
     if lo == -oo and hi == oo:
         return False
-    if lo == -oo:
-        sub = hi - t
-    elif hi == oo:
-        sub = lo + t
-    else:
-        sub = lo + (hi - lo) * t / (1 + t)
-    return _is_zero(d.subs(z, sub), deadline)
+    return _is_zero(d.subs(_where(lo, hi, {})), deadline)
 
 
 def _check_time(deadline: float | None) -> None:
