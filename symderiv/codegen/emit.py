@@ -35,7 +35,7 @@ from sympy import Expr, Symbol, oo
 from .. import calculus
 from ..catalogue import Activation, a, all_activations, get, z
 from ..errors import GeneratedFileError, SymderivError
-from .printer import Equal, IsNan, KernelPrinter, Where
+from .printer import Blend, Equal, IsNan, KernelPrinter, Where
 from .rewrites import postprocess, stable, to_primitives
 
 __all__ = [
@@ -127,9 +127,7 @@ def _blend(pieces: Sequence[calculus.Piece], formulas: Sequence[Expr], rules: Se
     for j, (side, value) in enumerate(rules):
         if side is None:
             out = Where(Equal(z, pieces[j].hi), value, out)
-    if not nonconst:
-        out = Where(IsNan(z), z, out)
-    return out
+    return out  # NaN (and ±inf) are the business of _fix_special
 
 
 def _conventions(act: Activation, points: Sequence[Expr]) -> list[object]:
@@ -180,16 +178,26 @@ def kernels_for(act: Activation) -> Kernel:
             rules.append((side, sympy.simplify(value) if value is not None else (left + right) / 2))
         blended = _blend(pieces, formulas, rules)
         orders.append(_fix_special(act, pieces, order, blended))
-    return Kernel(act, tuple(orders), _rewrite_aform(aform))
+    return Kernel(act, tuple(orders), _nan_to_nan(act, _rewrite_aform(aform), a))
 
 
-def _evaluate(expr: Expr, act: Activation, values) -> list[float]:
-    """The printed kernel of ``expr`` at default parameters, on ``values`` (float64)."""
+def _nan_to_nan(act: Activation, expr: Expr | None, var: Symbol) -> Expr | None:
+    """``expr``, patched to give NaN for NaN where the printed code (comparisons are false for
+    NaN) would not."""
+    import math
+
+    if expr is None or math.isnan(_evaluate(expr, act, [math.nan], var)[0]):
+        return expr
+    return Where(IsNan(var), var, expr)
+
+
+def _evaluate(expr: Expr, act: Activation, values, var: Symbol = z, blends: bool = True) -> list[float]:
+    """The printed kernel of ``expr`` (in ``var``) at default parameters, on ``values`` (float64)."""
     import numpy
     import scipy.special
 
-    lines = _body("_probe", [expr], z, [p.symbol for p in act.params])
-    namespace = {"numpy": numpy, "scipy": scipy}
+    lines = _body("_probe", [expr], var, [p.symbol for p in act.params], act if blends else None)
+    namespace = {"numpy": numpy, "scipy": scipy, "fix": _runtime()["fix"]}
     exec("\n".join(lines), namespace)
     kwargs = {p.name: float(p.default) for p in act.params}
     with numpy.errstate(all="ignore"):
@@ -259,9 +267,7 @@ def _fix_special(act: Activation, pieces, order: int, expr: Expr) -> Expr:
         want = want.real if isinstance(want, complex) else want
         if not (value == want or (math.isnan(value) and math.isnan(want))):
             expr = Where(Equal(z, point), lim, expr)
-    if not math.isnan(got[2]):
-        expr = Where(IsNan(z), z, expr)
-    return expr
+    return _nan_to_nan(act, expr, z)
 
 
 def _point_value(act: Activation, b: Expr, order_at) -> Expr:
@@ -301,8 +307,21 @@ def _aform(act: Activation) -> Expr | None:
 _PRINTER_SETTINGS: dict = {}
 
 
-def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol]) -> list[str]:
-    exprs = [stable(e) for e in exprs]
+def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol],
+          act: Activation | None = None) -> list[str]:
+    """The source of one chunk function: ``name(var, *params)`` returning a tuple of arrays.
+
+    Non-finite inputs are handled apart: the outer ``Where(IsNan(var), ...)`` and
+    ``Where(Equal(var, ±oo), ...)`` layers that :func:`_fix_special` adds are peeled off, and the
+    function patches those entries (``fix`` from the runtime) only when the chunk holds a
+    non-finite input (one ``sum`` tells: it is finite otherwise, or overflowed, which merely
+    costs the check). With ``act``, every ``Where`` on an order relation whose branches are
+    finite at every finite input (sampled at the default parameters) becomes a :class:`Blend`.
+    """
+    peeled = [_peel(e, var) for e in exprs]
+    exprs = [stable(e) for e, _ in peeled]
+    if act is not None:
+        exprs = [_mark_blends(e, var, act) for e in exprs]
     symbols = sympy.numbered_symbols("_t")
     repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
     repl, reduced = _inline_conditions(repl, reduced)
@@ -312,8 +331,93 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     lines = [f"def {name}({sig}):"]
     for sym, e in repl:
         lines.append(f"    {sym} = {printer.doprint(e)}")
-    lines.append(f"    return ({', '.join(printer.doprint(e) for e in reduced)},)")
+    if not any(sp for _, sp in peeled):
+        lines.append(f"    return ({', '.join(printer.doprint(e) for e in reduced)},)")
+        return lines
+    results = []
+    for k, e in enumerate(reduced):
+        lines.append(f"    _r{k} = {printer.doprint(e)}")
+        results.append(f"_r{k}")
+    lines.append(f"    if not numpy.isfinite({var.name}.sum()):")
+    for k, (_, specials) in enumerate(peeled):
+        if specials:
+            table = ", ".join(f"({printer.doprint(p)}, {printer.doprint(v)})" for p, v in specials)
+            lines.append(f"        _r{k} = fix({var.name}, _r{k}, ({table},))")
+    lines.append(f"    return ({', '.join(results)},)")
     return lines
+
+
+def _peel(expr: Expr, var: Symbol) -> tuple[Expr, list[tuple[Expr, Expr]]]:
+    """``expr`` without its outer layers for non-finite ``var``, and those as (point, value) pairs."""
+    specials: list[tuple[Expr, Expr]] = []
+    while isinstance(expr, Where) and not isinstance(expr, Blend):
+        cond, value, rest = expr.args
+        if isinstance(cond, IsNan) and cond.args[0] == var:
+            point, value = sympy.nan, sympy.nan
+        elif isinstance(cond, Equal) and cond.args[0] == var and cond.args[1] in (oo, -oo):
+            point = cond.args[1]
+        else:
+            break
+        if all(p is not point for p, _ in specials):  # an outer layer wins
+            specials.append((point, value))
+        expr = rest
+    return expr, specials
+
+
+_ORDER = (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan)
+
+
+def _mark_blends(expr: Expr, var: Symbol, act: Activation) -> Expr:
+    """Every ``Where`` (or two-branch ``Piecewise``) on an order relation with finite branches -> Blend."""
+
+    def visit(e):
+        if isinstance(e, sympy.Piecewise) and len(e.args) == 2 and isinstance(e.args[0][1], _ORDER):
+            (a_, cond), (b_, _) = e.args
+            e = Where(cond, a_, b_)
+        if isinstance(e, Where) and not isinstance(e, Blend) and isinstance(e.args[0], _ORDER):
+            cond, a_, b_ = (visit(x) for x in e.args)
+            if _finite_everywhere(a_, var, act) and _finite_everywhere(b_, var, act):
+                return Blend(cond, a_, b_)
+            return Where(cond, a_, b_)
+        if e.is_Atom or not e.args:
+            return e
+        args = [visit(x) for x in e.args]
+        if all(x is y for x, y in zip(args, e.args, strict=True)):
+            return e
+        return e.func(*args)
+
+    return visit(expr)
+
+
+@functools.cache
+def _finite_grid() -> tuple[float, ...]:
+    """Finite float64 samples: 0, subnormals, every decade to the largest float, and [-60, 60] densely."""
+    import numpy
+
+    mags = [0.0, 5e-324, 1e-320, 2.2250738585072014e-308, 1.7976931348623157e308]
+    mags += [float(v) for v in numpy.logspace(-307, 308, 616)]
+    mags += [float(v) for v in numpy.linspace(0, 60, 2401)]
+    return tuple(sorted({s * m for m in mags for s in (1.0, -1.0)}))
+
+
+def _finite_everywhere(expr: Expr, var: Symbol, act: Activation) -> bool:
+    """Whether the printed ``expr`` is finite on :func:`_finite_grid` and near each breakpoint."""
+    import math
+
+    if expr.is_number:
+        return bool(expr.is_finite)
+    if not expr.has(var):
+        return expr.is_finite is not False
+    points = list(_finite_grid())
+    defaults = act.defaults()
+    for rel in expr.atoms(*_ORDER):
+        for side in (rel.lhs, rel.rhs):
+            b = side.subs(defaults)
+            if b.is_number and b.is_finite:
+                bf = float(b)
+                points += [bf, math.nextafter(bf, math.inf), math.nextafter(bf, -math.inf), bf + 1e-9, bf - 1e-9]
+    got = _evaluate(expr, act, points, var, blends=False)
+    return all(math.isfinite(v) for v in got)
 
 
 def _inline_conditions(repl, reduced):
@@ -392,14 +496,14 @@ def render_module(kernel: Kernel) -> str:
     ]
     bodies = []
     for k, suffix in enumerate(SUFFIXES):
-        bodies.append(_body(f"_{n}{suffix}", [kernel.orders[k]], z, params))
-    bodies.append(_body(f"_{n}_value_and_grad", [kernel.orders[0], kernel.orders[1]], z, params))
+        bodies.append(_body(f"_{n}{suffix}", [kernel.orders[k]], z, params, act))
+    bodies.append(_body(f"_{n}_value_and_grad", [kernel.orders[0], kernel.orders[1]], z, params, act))
     if kernel.aform is not None:
-        bodies.append(_body(f"_{n}_grad_from_output", [kernel.aform], a, params))
+        bodies.append(_body(f"_{n}_grad_from_output", [kernel.aform], a, params, act))
     text = "\n".join(line for b in bodies for line in b)
     if "scipy.special" in text:
         out.append("import scipy.special")
-    out += ["", "from ._runtime import apply", "", f"__all__ = {exported(kernel)!r}", "", ""]
+    out += ["", f"from ._runtime import {'apply, fix' if 'fix(' in text else 'apply'}", "", f"__all__ = {exported(kernel)!r}", "", ""]
     for b in bodies:
         out += [*b, "", ""]
     call_args = f"{{{', '.join(f'{p.name!r}: float({p.name})' for p in act.params)}}}"
@@ -451,7 +555,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy
 
 #: Elements per chunk: a few float64 temporaries of this size stay in L2 cache.
-CHUNK = 8192
+CHUNK = 16384
 #: Below this many elements everything runs in the calling thread.
 THREADED_ABOVE = 1 << 16
 WORKERS = max(1, min(8, os.cpu_count() or 1))
@@ -478,6 +582,17 @@ def _outputs(out, nout, shape, dtype):
         if not o.flags.writeable:
             raise ValueError("out array is read-only")
     return outs, True
+
+
+def fix(x, r, specials):
+    """``r`` (broadcast to ``x``) with the entries where ``x`` is a listed non-finite point replaced.
+
+    ``specials`` holds (point, value) pairs, point being -inf, inf or nan.
+    """
+    r = numpy.array(numpy.broadcast_to(r, x.shape), dtype=numpy.float64)
+    for point, value in specials:
+        r[numpy.isnan(x) if point != point else x == point] = value
+    return r
 
 
 def apply(body, z, out, nout, params):
@@ -516,6 +631,14 @@ def apply(body, z, out, nout, params):
         outs = [o[()] for o in outs]
     return outs[0] if nout == 1 else tuple(outs)
 '''
+
+
+@functools.cache
+def _runtime() -> dict:
+    """The namespace of :data:`RUNTIME` (what generated code imports from ``_runtime``)."""
+    namespace: dict = {}
+    exec(compile(RUNTIME, "<symderiv generated/_runtime.py>", "exec"), namespace)
+    return namespace
 
 
 def render_all(names: Iterable[str] | None = None) -> dict[str, str]:

@@ -24,13 +24,23 @@ import sympy
 from sympy import Function
 from sympy.printing.numpy import SciPyPrinter
 
-__all__ = ["Equal", "IsNan", "KernelPrinter", "Where"]
+__all__ = ["Blend", "Equal", "IsNan", "KernelPrinter", "Where"]
 
 
 class Where(Function):
     """``Where(cond, a, b)``: a where cond holds, else b (printed as ``numpy.where``)."""
 
     nargs = 3
+
+
+class Blend(Where):
+    """A :class:`Where` on an order relation whose branches are finite at every finite input.
+
+    Printed as arithmetic, ``a*[cond] + b*[not cond]`` with 0/1 indicators, which is exact
+    (x*1 + y*0 = x) and branch-free: measured on 16384-element chunks of random data,
+    ``numpy.where`` over a random mask costs 4.2 ``exp`` passes (branch mispredictions),
+    this about 2. Who builds one vouches for the finiteness (see ``symderiv.codegen.emit``).
+    """
 
 
 class Equal(Function):
@@ -46,6 +56,9 @@ class IsNan(Function):
 
 
 _ORDER = (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan)
+#: NumPy's comparison for each order relation, and for its complement (NaN makes both false).
+_COMPARE = {sympy.StrictGreaterThan: ("greater", "less_equal"), sympy.GreaterThan: ("greater_equal", "less"),
+            sympy.StrictLessThan: ("less", "greater_equal"), sympy.LessThan: ("less_equal", "greater")}
 
 
 def _arithmetic_select(expr) -> bool:
@@ -67,14 +80,12 @@ def _arithmetic_select(expr) -> bool:
 
 
 def _step(x: str, h0: int) -> str:
-    """``numpy.heaviside(x, h0)`` for h0 in {0, 1}, bit for bit (NaN for NaN, ±0 → h0).
+    """Heaviside(x, h0) for h0 in {0, 1} as a float 0/1 (0 for NaN: kernels patch NaN input apart).
 
-    Spelled with ``sign`` and ``maximum``/``minimum``: measured on 8192-element chunks,
-    ``numpy.heaviside`` costs 2.5 ``exp`` passes, these 1.4 and 1.6.
+    A comparison and a cast: measured on 16384-element chunks, 0.7 ``exp`` passes, where
+    ``numpy.heaviside`` costs 2.5 and ``maximum(0, sign(x))`` 1.5.
     """
-    if h0 == 0:
-        return f"numpy.maximum(0, numpy.sign({x}))"
-    return f"numpy.minimum(1, numpy.sign({x}) + 1)"
+    return f"numpy.{'greater_equal' if h0 else 'greater'}({x}, 0).astype(numpy.float64)"
 
 
 class KernelPrinter(SciPyPrinter):
@@ -85,26 +96,26 @@ class KernelPrinter(SciPyPrinter):
 
     def _print_Where(self, expr):
         cond, a, b = expr.args
-        if _arithmetic_select(expr):
-            # between values that are finite for every input (constants, parameters, and selects of
-            # them): a*H + b*(1 - H) with H = 1 where cond holds, else 0 (NaN for NaN), which is
-            # exact (x*1 + y*0 = x) and costs a few cheap passes instead of a where over a random mask
-            h = self._heaviside(cond)
+        if isinstance(expr, Blend) or _arithmetic_select(expr):
+            # a*[cond] + b*[not cond]: exact (x*1 + y*0 = x) for finite branches, and a few cheap
+            # passes instead of a where over a random mask
             terms = []
-            for value, weight in ((a, h), (b, f"(1 - {h})")):
+            for value, complement in ((a, False), (b, True)):
                 if value == 0:
                     continue
+                weight = self._indicator(cond, complement)
                 terms.append(weight if value == 1 else f"{self.parenthesize(value, 50)}*{weight}")
-            if not terms:  # both branches 0: still NaN for NaN
-                return f"0*{h}"
+            if not terms:
+                return f"0*{self._indicator(cond, False)}"
             return "(" + " + ".join(terms) + ")"
         return f"numpy.where({self._print(cond)}, {self._print(a)}, {self._print(b)})"
 
-    def _heaviside(self, cond):
-        lhs, rhs = cond.lhs, cond.rhs
-        diff = lhs - rhs if isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan)) else rhs - lhs
-        h0 = 1 if isinstance(cond, (sympy.GreaterThan, sympy.LessThan)) else 0
-        return _step(self._print(diff), h0)
+    _print_Blend = _print_Where
+
+    def _indicator(self, cond, complement: bool) -> str:
+        """1.0 where ``cond`` holds (where it fails, if ``complement``), else 0.0; 0.0 for NaN."""
+        name = _COMPARE[type(cond)][complement]
+        return f"numpy.{name}({self._print(cond.lhs)}, {self._print(cond.rhs)}).astype(numpy.float64)"
 
     def _print_Equal(self, expr):
         return f"numpy.equal({self._print(expr.args[0])}, {self._print(expr.args[1])})"
