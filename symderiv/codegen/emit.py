@@ -35,7 +35,7 @@ from sympy import Expr, Symbol, oo
 from .. import calculus
 from ..catalogue import Activation, a, all_activations, get, z
 from ..errors import GeneratedFileError, SymderivError
-from .printer import Blend, Equal, IsNan, KernelPrinter, Where
+from .printer import Equal, Ind, IsNan, KernelPrinter, Select, Where
 from .rewrites import postprocess, stable, to_primitives
 
 __all__ = [
@@ -91,8 +91,9 @@ def _limit(expr: Expr, b: Expr, side: str) -> Expr:
     return calculus._limit(expr, b, side)  # the calculus module's own one-sided limit
 
 
-def _is_poly(expr: Expr) -> bool:
-    return expr.is_polynomial(z)
+def _is_linear(expr: Expr) -> bool:
+    """A polynomial of degree at most 1 in z: finite wherever its piece's value is, unclipped."""
+    return expr.is_polynomial(z) and sympy.degree(expr, z) <= 1
 
 
 def _blend(pieces: Sequence[calculus.Piece], formulas: Sequence[Expr], rules: Sequence[tuple]) -> Expr:
@@ -102,7 +103,7 @@ def _blend(pieces: Sequence[calculus.Piece], formulas: Sequence[Expr], rules: Se
         return formulas[0]
     clipped = []
     for p, f in zip(pieces, formulas, strict=True):
-        if _is_poly(f) or not f.has(z):
+        if _is_linear(f) or not f.has(z):
             clipped.append(f)
             continue
         arg = z
@@ -197,7 +198,7 @@ def _evaluate(expr: Expr, act: Activation, values, var: Symbol = z, blends: bool
     import scipy.special
 
     lines = _body("_probe", [expr], var, [p.symbol for p in act.params], act if blends else None)
-    namespace = {"numpy": numpy, "scipy": scipy, "fix": _runtime()["fix"]}
+    namespace = {"numpy": numpy, "scipy": scipy, "fix": _runtime()["fix"], "select": _runtime()["select"]}
     exec("\n".join(lines), namespace)
     kwargs = {p.name: float(p.default) for p in act.params}
     with numpy.errstate(all="ignore"):
@@ -316,10 +317,11 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     function patches those entries (``fix`` from the runtime) only when the chunk holds a
     non-finite input (one ``sum`` tells: it is finite otherwise, or overflowed, which merely
     costs the check). With ``act``, every ``Where`` on an order relation whose branches are
-    finite at every finite input (sampled at the default parameters) becomes a :class:`Blend`.
+    finite wherever it is not selected (sampled at the default parameters) becomes the exact,
+    branch-free ``A*Ind(c) + B*(1 - Ind(c))``.
     """
     peeled = [_peel(e, var) for e in exprs]
-    exprs = [stable(e) for e, _ in peeled]
+    exprs = [_hypot_by_sqrt(stable(e), var) for e, _ in peeled]
     if act is not None:
         exprs = [_mark_blends(e, var, act) for e in exprs]
     symbols = sympy.numbered_symbols("_t")
@@ -347,10 +349,26 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     return lines
 
 
+def _hypot_by_sqrt(expr: Expr, var: Symbol) -> Expr:
+    """``hypot(x, k)`` with ``k`` free of ``var`` as ``max(sqrt(min(|x|, K)^2 + k^2), |x|)``, K = 2^30 k.
+
+    Within 1 ULP like ``numpy.hypot`` and 5 times cheaper (measured: ``numpy.hypot`` costs 17
+    ``exp`` passes). For |x| <= K, x^2 + k^2 cannot overflow (for k^2 < 1e290); for |x| > K the
+    true hypot is |x| (1 + delta) with delta < k^2/(2 K^2) = 2^-61, which rounds to |x|.
+    """
+    from sympy.codegen.cfunctions import hypot
+
+    def fast(x, k):
+        ax = sympy.Abs(x)
+        return sympy.Max(sympy.sqrt(sympy.Min(ax, 2**30 * k) ** 2 + k**2), ax)
+
+    return expr.replace(lambda e: isinstance(e, hypot) and not e.args[1].has(var), lambda e: fast(*e.args))
+
+
 def _peel(expr: Expr, var: Symbol) -> tuple[Expr, list[tuple[Expr, Expr]]]:
     """``expr`` without its outer layers for non-finite ``var``, and those as (point, value) pairs."""
     specials: list[tuple[Expr, Expr]] = []
-    while isinstance(expr, Where) and not isinstance(expr, Blend):
+    while isinstance(expr, Where):
         cond, value, rest = expr.args
         if isinstance(cond, IsNan) and cond.args[0] == var:
             point, value = sympy.nan, sympy.nan
@@ -368,17 +386,34 @@ _ORDER = (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, symp
 
 
 def _mark_blends(expr: Expr, var: Symbol, act: Activation) -> Expr:
-    """Every ``Where`` (or two-branch ``Piecewise``) on an order relation with finite branches -> Blend."""
+    """Every ``Where`` (or ``Piecewise``) on an order relation, made branch-free.
+
+    Measured on 16384-element chunks of random data, ``numpy.where`` over a random mask costs
+    4.2 ``exp`` passes (branch mispredictions). Between values free of ``var``, and where one
+    branch is 0 and the other finite wherever it is not selected, the select becomes arithmetic
+    with 0/1 indicators (``A*Ind(c) + B*(1 - Ind(c))``: exact, and ``cse`` shares the
+    indicators); anything else becomes a :class:`Select` (1.5 passes).
+    """
 
     def visit(e):
-        if isinstance(e, sympy.Piecewise) and len(e.args) == 2 and isinstance(e.args[0][1], _ORDER):
-            (a_, cond), (b_, _) = e.args
-            e = Where(cond, a_, b_)
-        if isinstance(e, Where) and not isinstance(e, Blend) and isinstance(e.args[0], _ORDER):
+        if isinstance(e, sympy.Piecewise) and any(isinstance(c, _ORDER) for _, c in e.args[:-1]):
+            # the printer's reading: the conditions in turn, the last branch the fallback
+            *pairs, (rest, _) = e.args
+            for value, c in reversed(pairs):
+                rest = Where(c, value, rest)
+            e = rest
+        if isinstance(e, Where) and isinstance(e.args[0], _ORDER):
             cond, a_, b_ = (visit(x) for x in e.args)
-            if _finite_everywhere(a_, var, act) and _finite_everywhere(b_, var, act):
-                return Blend(cond, a_, b_)
-            return Where(cond, a_, b_)
+            if isinstance(cond, (sympy.StrictLessThan, sympy.LessThan)):
+                cond, a_, b_ = ~cond, b_, a_
+            if not a_.has(var) and not b_.has(var) and a_.is_finite is not False and b_.is_finite is not False:
+                ind = Ind(cond)  # one spelling per test (z > b, z >= b): cse shares them
+                return a_ * ind + b_ * (1 - ind)
+            if b_ == 0 and _finite_where(a_, cond, False, var, act):
+                return a_ * Ind(cond)
+            if a_ == 0 and _finite_where(b_, cond, True, var, act):
+                return b_ * (1 - Ind(cond))
+            return Select(cond, a_, b_)
         if e.is_Atom or not e.args:
             return e
         args = [visit(x) for x in e.args]
@@ -400,8 +435,10 @@ def _finite_grid() -> tuple[float, ...]:
     return tuple(sorted({s * m for m in mags for s in (1.0, -1.0)}))
 
 
-def _finite_everywhere(expr: Expr, var: Symbol, act: Activation) -> bool:
-    """Whether the printed ``expr`` is finite on :func:`_finite_grid` and near each breakpoint."""
+def _finite_where(expr: Expr, cond, holds: bool, var: Symbol, act: Activation) -> bool:
+    """Whether the printed ``expr`` is finite at the samples of :func:`_finite_grid` (and near
+    each breakpoint) where ``cond`` is ``holds``: there it gets weight 0 in a blend, and 0 times
+    a finite number is 0. Decided at the default parameters."""
     import math
 
     if expr.is_number:
@@ -410,14 +447,15 @@ def _finite_everywhere(expr: Expr, var: Symbol, act: Activation) -> bool:
         return expr.is_finite is not False
     points = list(_finite_grid())
     defaults = act.defaults()
-    for rel in expr.atoms(*_ORDER):
+    for rel in (expr.atoms(*_ORDER) | {cond}):
         for side in (rel.lhs, rel.rhs):
             b = side.subs(defaults)
             if b.is_number and b.is_finite:
                 bf = float(b)
                 points += [bf, math.nextafter(bf, math.inf), math.nextafter(bf, -math.inf), bf + 1e-9, bf - 1e-9]
     got = _evaluate(expr, act, points, var, blends=False)
-    return all(math.isfinite(v) for v in got)
+    mask = _evaluate(Where(cond, 1, 0), act, points, var, blends=False)
+    return all(math.isfinite(v) for v, m in zip(got, mask, strict=True) if bool(m) == holds)
 
 
 def _inline_conditions(repl, reduced):
@@ -503,7 +541,8 @@ def render_module(kernel: Kernel) -> str:
     text = "\n".join(line for b in bodies for line in b)
     if "scipy.special" in text:
         out.append("import scipy.special")
-    out += ["", f"from ._runtime import {'apply, fix' if 'fix(' in text else 'apply'}", "", f"__all__ = {exported(kernel)!r}", "", ""]
+    helpers = ["apply"] + [h for h in ("fix", "select") if f"{h}(" in text]
+    out += ["", f"from ._runtime import {', '.join(helpers)}", "", f"__all__ = {exported(kernel)!r}", "", ""]
     for b in bodies:
         out += [*b, "", ""]
     call_args = f"{{{', '.join(f'{p.name!r}: float({p.name})' for p in act.params)}}}"
@@ -593,6 +632,19 @@ def fix(x, r, specials):
     for point, value in specials:
         r[numpy.isnan(x) if point != point else x == point] = value
     return r
+
+
+def select(cond, a, b):
+    """``a`` where ``cond``, else ``b``, bit for bit (inf, NaN and -0 included), without branches:
+    the IEEE bit patterns are blended with an all-ones/all-zeros integer mask."""
+    a = numpy.broadcast_to(numpy.asarray(a, numpy.float64), cond.shape).view(numpy.int64)
+    b = numpy.broadcast_to(numpy.asarray(b, numpy.float64), cond.shape).view(numpy.int64)
+    mask = cond.astype(numpy.int64)
+    numpy.negative(mask, out=mask)
+    r = numpy.bitwise_xor(a, b)
+    numpy.bitwise_and(r, mask, out=r)
+    numpy.bitwise_xor(r, b, out=r)
+    return r.view(numpy.float64)
 
 
 def apply(body, z, out, nout, params):

@@ -204,7 +204,9 @@ class TanhShrink(Primitive):
 
     @classmethod
     def stable(cls, x):
-        return Piecewise((tanhshrink_series(x), Abs(x) < TANHSHRINK_SERIES_BELOW), (x - tanh(x), True))
+        # the series at x clipped to where it is used: finite everywhere, so the select can be a blend
+        t = TANHSHRINK_SERIES_BELOW
+        return Piecewise((tanhshrink_series(Max(-t, sympy.Min(x, t))), Abs(x) < t), (x - tanh(x), True))
 
 
 class SqPlus(Primitive):
