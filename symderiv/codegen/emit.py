@@ -637,10 +637,9 @@ def fix(x, r, specials):
 def select(cond, a, b):
     """``a`` where ``cond``, else ``b``, bit for bit (inf, NaN and -0 included), without branches:
     the IEEE bit patterns are blended with an all-ones/all-zeros integer mask."""
-    a = numpy.broadcast_to(numpy.asarray(a, numpy.float64), cond.shape).view(numpy.int64)
-    b = numpy.broadcast_to(numpy.asarray(b, numpy.float64), cond.shape).view(numpy.int64)
-    mask = cond.astype(numpy.int64)
-    numpy.negative(mask, out=mask)
+    a = numpy.asarray(a, numpy.float64).view(numpy.int64)
+    b = numpy.asarray(b, numpy.float64).view(numpy.int64)
+    mask = numpy.negative(cond, dtype=numpy.int64)
     r = numpy.bitwise_xor(a, b)
     numpy.bitwise_and(r, mask, out=r)
     numpy.bitwise_xor(r, b, out=r)
