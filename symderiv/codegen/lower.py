@@ -1,0 +1,212 @@
+"""Printed NumPy expressions -> in-place code over preallocated scratch buffers.
+
+:class:`~symderiv.codegen.printer.KernelPrinter` prints each common subexpression as one
+NumPy expression, which allocates a fresh array for every operation. On cache-sized chunks
+that is costly: every temporary is new memory, the working set outgrows L2, and glibc's heap
+is trimmed and regrown chunk after chunk (page faults). This module rewrites that code, by
+walking Python's ``ast`` of it, into one ufunc call per operation with ``out=`` a buffer from a
+small pool (reused as soon as its value is dead, and an operand's own buffer where the operation
+is elementwise), and the last operation of each result writing straight into the output.
+The values are bit for bit those of the allocating code: same operations, same order.
+
+>>> print("\\n".join(lower("f", "z", [], [("_t0", "numpy.exp(-abs(z))")], ["_t0/(_t0 + 1)"], [])))
+def f(z, _o, _w):
+    _o0, = _o
+    _f0, _f1 = _w.floats(2)
+    numpy.absolute(z, out=_f0)
+    numpy.negative(_f0, out=_f0)
+    numpy.exp(_f0, out=_f0)
+    _t0 = _f0
+    numpy.add(_t0, 1, out=_f1)
+    numpy.divide(_t0, _f1, out=_o0)
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+
+__all__ = ["lower"]
+
+#: NumPy ufuncs with a float result, called as ``numpy.NAME``.
+_FLOAT_UFUNCS = frozenset({
+    "absolute", "add", "arctan", "copysign", "cos", "cosh", "divide", "exp", "exp2", "expm1", "fmax",
+    "fmin", "hypot", "log", "log1p", "log2", "logaddexp", "maximum", "minimum", "multiply", "negative",
+    "power", "reciprocal", "sign", "sin", "sinh", "sqrt", "square", "subtract", "tan", "tanh",
+    "true_divide",
+})
+#: NumPy ufuncs with a boolean result.
+_BOOL_UFUNCS = frozenset({"equal", "greater", "greater_equal", "isfinite", "isinf", "isnan", "less",
+                          "less_equal", "not_equal", "signbit"})
+#: ``scipy.special`` ufuncs (float result).
+_SPECIAL_UFUNCS = frozenset({"erf", "erfc", "expit", "log_expit", "log_ndtr", "ndtr"})
+_BINOPS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide", ast.Pow: "power"}
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return None if head is None else f"{head}.{node.attr}"
+    return None
+
+
+class _Lowering:
+    def __init__(self, arrays: set[str]):
+        self.arrays = set(arrays)
+        self.lines: list[str] = []
+        self.free: dict[str, list[str]] = {"f": [], "b": []}
+        self.count = {"f": 0, "b": 0}
+        self.scratch: set[str] = set()  # buffers holding a value nobody has named: free once used
+        self.fresh = 0
+
+    def is_array(self, node: ast.AST) -> bool:
+        return any(isinstance(n, ast.Name) and n.id in self.arrays for n in ast.walk(node))
+
+    def take(self, kind: str) -> str:
+        if self.free[kind]:
+            return self.free[kind].pop()
+        name = f"_{kind}{self.count[kind]}"
+        self.count[kind] += 1
+        return name
+
+    def release(self, name: str) -> None:
+        if name in self.scratch:
+            self.scratch.discard(name)
+            self.free[name[1]].append(name)
+
+    def target(self, dest: str | None, operands: Sequence[str], kind: str, reuse: bool = True) -> str:
+        if dest is not None:
+            return dest
+        if reuse:
+            for o in operands:
+                if o in self.scratch and o[1] == kind:
+                    return o  # elementwise: the result may overwrite its operand
+        name = self.take(kind)
+        self.scratch.add(name)
+        return name
+
+    def emit_call(self, func: str, args: list[str], dest: str | None, kind: str, extra: str = "",
+                  reuse: bool = True) -> str:
+        out = self.target(dest, args, kind, reuse)
+        self.lines.append(f"{func}({', '.join(args)}, out={out}{extra})")
+        for a in args:
+            if a != out:
+                self.release(a)
+        return out
+
+    def value(self, node: ast.AST, dest: str | None = None) -> str:
+        """Code for ``node``'s value: a name (of a buffer, an input, or a fresh array) or a scalar."""
+        if not self.is_array(node):
+            text = ast.unparse(node)
+            return text if isinstance(node, (ast.Name, ast.Constant, ast.Attribute)) else f"({text})"
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            args = [self.value(node.left), self.value(node.right)]
+            return self.emit_call(f"numpy.{_BINOPS[type(node.op)]}", args, dest, "f")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            if isinstance(node.op, ast.UAdd):
+                return self.value(node.operand, dest)
+            return self.emit_call("numpy.negative", [self.value(node.operand)], dest, "f")
+        if isinstance(node, ast.Call) and not node.keywords:
+            lowered = self.call(node, dest)
+            if lowered is not None:
+                return lowered
+        # anything else (numpy.where, ...) allocates, as printed, on lowered operands
+        name = f"_a{self.fresh}"
+        self.fresh += 1
+        self.arrays.add(name)
+        self.lines.append(f"{name} = {ast.unparse(node)}")
+        return name
+
+    def call(self, node: ast.Call, dest: str | None) -> str | None:
+        func = _dotted(node.func)
+        if (isinstance(node.func, ast.Attribute) and node.func.attr == "astype" and not node.args[1:]
+                and node.args and _dotted(node.args[0]) == "numpy.float64"
+                and isinstance(node.func.value, ast.Call) and not node.func.value.keywords
+                and _dotted(node.func.value.func) in {f"numpy.{n}" for n in _BOOL_UFUNCS}):
+            # a comparison cast to 0.0/1.0: written straight into a float buffer
+            inner = node.func.value
+            args = [self.value(a) for a in inner.args]
+            return self.emit_call(_dotted(inner.func), args, dest, "f", ', casting="unsafe"')
+        if func == "abs" and len(node.args) == 1:
+            return self.emit_call("numpy.absolute", [self.value(node.args[0])], dest, "f")
+        if func is not None and func.startswith("numpy.") and func[6:] in _FLOAT_UFUNCS | _BOOL_UFUNCS:
+            kind = "b" if func[6:] in _BOOL_UFUNCS else "f"
+            if kind == "b" and dest is not None:
+                return None
+            return self.emit_call(func, [self.value(a) for a in node.args], dest, kind)
+        if func is not None and func.startswith("scipy.special.") and func[14:] in _SPECIAL_UFUNCS:
+            return self.emit_call(func, [self.value(a) for a in node.args], dest, "f")
+        if func == "select" and len(node.args) == 3:
+            # the runtime's bit blend writes its out before reading every operand: never in place
+            return self.emit_call("select", [self.value(a) for a in node.args], dest, "f", reuse=False)
+        return None
+
+
+def _names(code: str) -> set[str]:
+    return {n.id for n in ast.walk(ast.parse(code, mode="eval")) if isinstance(n, ast.Name)}
+
+
+def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tuple[str, str]],
+          results: Sequence[str], fixes: Sequence[tuple[int, str]]) -> list[str]:
+    """The source of ``name(var, _o, _w, *params)``, computing ``results`` into the arrays ``_o``.
+
+    ``assignments`` are (temporary, printed expression) in order, ``results`` one printed
+    expression per output; ``fixes`` are (output index, printed table) for the runtime's ``fix``,
+    applied when the chunk holds a non-finite input. ``_w.floats(n)`` and ``_w.bools(n)`` give n
+    scratch arrays of the chunk's length.
+    """
+    steps = [*(code for _, code in assignments), *results]
+    last_use: dict[str, int] = {}
+    for i, code in enumerate(steps):
+        for n in _names(code):
+            last_use[n] = i
+    low = _Lowering({var})
+    held: dict[str, str] = {}  # temporary -> the buffer holding it
+
+    def retire(i: int) -> None:
+        for tmp, buf in list(held.items()):
+            if last_use.get(tmp, -1) <= i:
+                del held[tmp]
+                low.free[buf[1]].append(buf)
+
+    for i, (tmp, code) in enumerate(assignments):
+        node = ast.parse(code, mode="eval").body
+        got = low.value(node)
+        if got in held:  # an alias of an earlier temporary: that one lives as long as this one
+            last_use[got] = max(last_use.get(got, -1), last_use.get(tmp, -1))
+        if got in low.scratch:
+            low.scratch.discard(got)
+            held[tmp] = got
+        if low.is_array(node):
+            low.arrays.add(tmp)
+        low.lines.append(f"{tmp} = {got}")
+        retire(i)
+    base = len(assignments)
+    for k, code in enumerate(results):
+        node = ast.parse(code, mode="eval").body
+        dest = f"_o{k}"
+        got = low.value(node, dest)
+        if got != dest:
+            if not low.is_array(node):  # a scalar (identity's g' = 1)
+                low.lines.append(f"{dest}[...] = {got}")
+            else:
+                low.lines.append(f"numpy.copyto({dest}, {got})")
+        low.release(got)
+        retire(base + k)
+    body = low.lines
+    if fixes:
+        body.append(f"if not numpy.isfinite({var}.sum()):")
+        body += [f"    _o{k}[...] = fix({var}, _o{k}, {table})" for k, table in fixes]
+    prologue = [f"{', '.join(f'_o{k}' for k in range(len(results)))}{',' if len(results) == 1 else ''} = _o"]
+    if low.count["f"]:
+        names = ", ".join(f"_f{j}" for j in range(low.count["f"]))
+        prologue.append(f"{names}{',' if low.count['f'] == 1 else ''} = _w.floats({low.count['f']})")
+    if low.count["b"]:
+        names = ", ".join(f"_b{j}" for j in range(low.count["b"]))
+        prologue.append(f"{names}{',' if low.count['b'] == 1 else ''} = _w.bools({low.count['b']})")
+    sig = ", ".join([var, "_o", "_w", *params])
+    return [f"def {name}({sig}):", *(f"    {line}" for line in prologue + body)]
