@@ -132,6 +132,34 @@ def _blend(pieces: Sequence[calculus.Piece], formulas: Sequence[Expr], rules: Se
     return out  # NaN (and ±inf) are the business of _fix_special
 
 
+def _mirrored(pieces: Sequence[calculus.Piece], formulas: Sequence[Expr], rules: Sequence[tuple]) -> Expr | None:
+    """One formula in |z| for two pieces meeting at 0 that mirror each other, or None.
+
+    If f_R(z) = f_L(-z) (even) the function is f_R(|z|); if f_R(z) = -f_L(-z) (odd) it is
+    sign(z) f_R(|z|), with sign(z)|z| written z. Taken only when that gives the convention's
+    value at 0 (f_R(0), resp. 0), and only for non-constant pieces; e.g. softsign = z/(1 + |z|)
+    and softsign' = 1/(1 + |z|)^2, a few operations instead of both pieces and a select.
+    """
+    from .rewrites import elementary
+
+    if len(pieces) != 2 or pieces[0].hi != 0 or not formulas[1].has(z):
+        return None
+    left, right = formulas
+    mirror = left.subs(z, -z)
+    at0 = _limit(right, sympy.Integer(0), "+")
+    if sympy.simplify(elementary(right - mirror)) == 0:
+        whole = right.subs(z, sympy.Abs(z))
+    elif sympy.simplify(elementary(right + mirror)) == 0:
+        whole = (sympy.sign(z) * right.subs(z, sympy.Abs(z))).subs(sympy.sign(z) * sympy.Abs(z), z)
+        at0 = sympy.Integer(0)
+    else:
+        return None
+    value = rules[0][1]
+    if value is None or sympy.simplify(value - at0) != 0:
+        return None
+    return whole
+
+
 def _conventions(act: Activation, points: Sequence[Expr]) -> list[object]:
     table = act.conventions.get("torch", {})
     out = []
@@ -178,7 +206,7 @@ def kernels_for(act: Activation) -> Kernel:
                     if isinstance(rule, str) or rule is None else (left + right) / 2
             side = _side(value, left, right)
             rules.append((side, sympy.simplify(value) if value is not None else (left + right) / 2))
-        blended = _blend(pieces, formulas, rules)
+        blended = _mirrored(pieces, formulas, rules) or _blend(pieces, formulas, rules)
         orders.append(_fix_special(act, pieces, order, blended))
     return Kernel(act, tuple(orders), _nan_to_nan(act, _rewrite_aform(aform), a))
 
@@ -313,11 +341,12 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
           act: Activation | None = None) -> list[str]:
     """The source of one chunk function ``name(var, _o, _w, *params)`` (see :mod:`.lower`).
 
-    Non-finite inputs are handled apart: the outer ``Where(IsNan(var), ...)`` and
+    Single points are handled apart: the outer ``Where(IsNan(var), ...)`` and
     ``Where(Equal(var, ±oo), ...)`` layers that :func:`_fix_special` adds are peeled off, and the
     function patches those entries (``fix`` from the runtime) only when the chunk holds a
     non-finite input (one ``sum`` tells: it is finite otherwise, or overflowed, which merely
-    costs the check). With ``act``, every ``Where`` on an order relation whose branches are
+    costs the check); a kink's own value (``Where(Equal(var, b), ...)``) is written where one
+    comparison finds ``var == b``. With ``act``, every ``Where`` on an order relation whose branches are
     finite wherever it is not selected (sampled at the default parameters) becomes the exact,
     branch-free ``A*Ind(c) + B*(1 - Ind(c))``.
     """
@@ -330,12 +359,14 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     repl, reduced = _inline_conditions(repl, reduced)
     repl, reduced = _hoist_power_bases(repl, reduced, symbols)
     printer = KernelPrinter(_PRINTER_SETTINGS)
-    fixes = []
+    fixes, points = [], []
     for k, (_, specials) in enumerate(peeled):
-        if specials:
-            fixes.append((k, "(" + ", ".join(f"({printer.doprint(p)}, {printer.doprint(v)})" for p, v in specials) + ",)"))
+        far = [(p, v) for p, v in specials if p in (oo, -oo, sympy.nan)]
+        if far:
+            fixes.append((k, "(" + ", ".join(f"({printer.doprint(p)}, {printer.doprint(v)})" for p, v in far) + ",)"))
+        points += [(k, printer.doprint(p), printer.doprint(v)) for p, v in specials if (p, v) not in far]
     return lower(name, var.name, [p.name for p in params], [(str(sym), printer.doprint(e)) for sym, e in repl],
-                 [printer.doprint(e) for e in reduced], fixes)
+                 [printer.doprint(e) for e in reduced], fixes, points)
 
 
 def _hypot_by_sqrt(expr: Expr, var: Symbol) -> Expr:
@@ -361,8 +392,8 @@ def _peel(expr: Expr, var: Symbol) -> tuple[Expr, list[tuple[Expr, Expr]]]:
         cond, value, rest = expr.args
         if isinstance(cond, IsNan) and cond.args[0] == var:
             point, value = sympy.nan, sympy.nan
-        elif isinstance(cond, Equal) and cond.args[0] == var and cond.args[1] in (oo, -oo):
-            point = cond.args[1]
+        elif isinstance(cond, Equal) and cond.args[0] == var and not cond.args[1].has(var):
+            point = cond.args[1]  # ±oo, or a kink whose value is neither one-sided limit
         else:
             break
         if all(p is not point for p, _ in specials):  # an outer layer wins

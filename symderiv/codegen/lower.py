@@ -151,12 +151,14 @@ def _names(code: str) -> set[str]:
 
 
 def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tuple[str, str]],
-          results: Sequence[str], fixes: Sequence[tuple[int, str]]) -> list[str]:
+          results: Sequence[str], fixes: Sequence[tuple[int, str]],
+          points: Sequence[tuple[int, str, str]] = ()) -> list[str]:
     """The source of ``name(var, _o, _w, *params)``, computing ``results`` into the arrays ``_o``.
 
     ``assignments`` are (temporary, printed expression) in order, ``results`` one printed
     expression per output; ``fixes`` are (output index, printed table) for the runtime's ``fix``,
-    applied when the chunk holds a non-finite input. ``_w.floats(n)`` and ``_w.bools(n)`` give n
+    applied when the chunk holds a non-finite input; ``points`` are (output index, point, value)
+    written where ``var`` equals the (finite) point. ``_w.floats(n)`` and ``_w.bools(n)`` give n
     scratch arrays of the chunk's length.
     """
     steps = [*(code for _, code in assignments), *results]
@@ -198,6 +200,15 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
         low.release(got)
         retire(base + k)
     body = low.lines
+    by_point: dict[str, list[tuple[int, str]]] = {}
+    for k, point, value in points:
+        by_point.setdefault(point, []).append((k, value))
+    for point, writes in by_point.items():
+        hit = low.take("b")
+        body.append(f"numpy.equal({var}, {point}, out={hit})")
+        body.append(f"if {hit}.any():")
+        body += [f"    _o{k}[{hit}] = {value}" for k, value in writes]
+        low.free["b"].append(hit)
     if fixes:
         body.append(f"if not numpy.isfinite({var}.sum()):")
         body += [f"    _o{k}[...] = fix({var}, _o{k}, {table})" for k, table in fixes]
