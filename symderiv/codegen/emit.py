@@ -351,6 +351,8 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     branch-free ``A*Ind(c) + B*(1 - Ind(c))``.
     """
     peeled = [_peel(e, var) for e in exprs]
+    if act is not None and len(exprs) > 1:
+        peeled = _share_clips(peeled, var, act)
     exprs = [_hypot_by_sqrt(stable(e), var) for e, _ in peeled]
     if act is not None:
         exprs = [_mark_blends(e, var, act) for e in exprs]
@@ -367,6 +369,36 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
         points += [(k, printer.doprint(p), printer.doprint(v)) for p, v in specials if (p, v) not in far]
     return lower(name, var.name, [p.name for p in params], [(str(sym), printer.doprint(e)) for sym, e in repl],
                  [printer.doprint(e) for e in reduced], fixes, points)
+
+
+def _share_clips(peeled, var: Symbol, act: Activation):
+    """Where one kernel is evaluated at a clipped argument (``Max(z, -1024)``, see
+    :func:`_fix_special`) and another gives the very same floats at that argument (it has
+    saturated too: mish(z) underflows to -0 either way), evaluate both there, so that ``cse``
+    shares everything (mish's value_and_grad: one softplus and one tanh instead of two)."""
+    clips = set()
+    for e, _ in peeled:
+        clips |= {c for c in e.atoms(sympy.Max, sympy.Min)
+                  if var in c.args and len(c.args) == 2 and all(x == var or x.is_number for x in c.args)}
+    out = list(peeled)
+    for clip in sorted(clips, key=sympy.default_sort_key):
+        for i, (e, specials) in enumerate(out):
+            if e.has(clip) or not e.has(var):
+                continue
+            candidate = e.subs(var, clip)
+            points = list(_finite_grid())
+            before = _evaluate(e, act, points, var)
+            after = _evaluate(candidate, act, points, var)
+            if all(_same_float(x, y) for x, y in zip(before, after, strict=True)):
+                out[i] = (candidate, specials)
+    return out
+
+
+def _same_float(x: float, y: float) -> bool:
+    """Bit-for-bit equal up to NaN payloads (so -0.0 differs from 0.0)."""
+    import math
+
+    return (x != x and y != y) or (x == y and math.copysign(1.0, x) == math.copysign(1.0, y))
 
 
 def _hypot_by_sqrt(expr: Expr, var: Symbol) -> Expr:
