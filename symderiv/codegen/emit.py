@@ -376,10 +376,19 @@ def _share_clips(peeled, var: Symbol, act: Activation):
     :func:`_fix_special`) and another gives the very same floats at that argument (it has
     saturated too: mish(z) underflows to -0 either way), evaluate both there, so that ``cse``
     shares everything (mish's value_and_grad: one softplus and one tanh instead of two)."""
+    def saturation_clip(c):  # Max/Min of var (or of such a clip) and +-2^k, as _fix_special writes
+        if not isinstance(c, (sympy.Max, sympy.Min)) or len(c.args) != 2:
+            return False
+        inner = [x for x in c.args if not x.is_number]
+        bound = [x for x in c.args if x.is_number]
+        return (len(bound) == 1 and bound[0].is_Integer and abs(int(bound[0])) >= 8
+                and (abs(int(bound[0])) & (abs(int(bound[0])) - 1)) == 0
+                and len(inner) == 1 and (inner[0] == var or saturation_clip(inner[0])))
+
     clips = set()
     for e, _ in peeled:
-        clips |= {c for c in e.atoms(sympy.Max, sympy.Min)
-                  if var in c.args and len(c.args) == 2 and all(x == var or x.is_number for x in c.args)}
+        found = {c for c in e.atoms(sympy.Max, sympy.Min) if saturation_clip(c)}
+        clips |= {c for c in found if not any(c in d.args for d in found)}  # the outermost
     out = list(peeled)
     for clip in sorted(clips, key=sympy.default_sort_key):
         for i, (e, specials) in enumerate(out):
