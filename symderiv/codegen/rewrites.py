@@ -42,6 +42,7 @@ __all__ = [
     "SigmoidGrad",
     "Softplus",
     "SqPlus",
+    "SqPlusGrad",
     "Tanh",
     "TanhShrink",
     "elementary",
@@ -218,7 +219,7 @@ class SqPlus(Primitive):
         if argindex != 1:  # pragma: no cover - parameters are never differentiated
             raise sympy.ArgumentIndexError(self, argindex)
         x, c = self.args
-        return SqPlus(x, c) / hypot(x, sqrt(c))
+        return SqPlusGrad(x, c)
 
     @classmethod
     def definition(cls, x, c):
@@ -228,6 +229,29 @@ class SqPlus(Primitive):
     def stable(cls, x, c):
         h = hypot(x, sqrt(c))
         return Piecewise((x + h, x >= 0), (c / (h - x), True))
+
+
+class SqPlusGrad(Primitive):
+    """1 + x/sqrt(x^2 + c) (c > 0), the derivative of :class:`SqPlus`: c/(h (h - x)) with
+    h = hypot(x, sqrt c) for x < 0, where the sum cancels. Unlike SqPlus(x, c)/h it never
+    overflows (at x = 1e308 it is 1 + x/h = 2, not inf/h)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:  # pragma: no cover - parameters are never differentiated
+            raise sympy.ArgumentIndexError(self, argindex)
+        x, c = self.args
+        return c / hypot(x, sqrt(c)) ** 3
+
+    @classmethod
+    def definition(cls, x, c):
+        return 1 + x / sqrt(x**2 + c)
+
+    @classmethod
+    def stable(cls, x, c):
+        h = hypot(x, sqrt(c))
+        return Piecewise((1 + x / h, x >= 0), (c / (h * (h - x)), True))
 
 
 class Erfc(Primitive):
@@ -251,7 +275,8 @@ class Erfc(Primitive):
         return Erfc(x)
 
 
-PRIMITIVES: tuple[type[Primitive], ...] = (Sigmoid, SigmoidGrad, Tanh, Sech2, Softplus, TanhShrink, SqPlus, Erfc)
+PRIMITIVES: tuple[type[Primitive], ...] = (Sigmoid, SigmoidGrad, Tanh, Sech2, Softplus, TanhShrink, SqPlus,
+                                            SqPlusGrad, Erfc)
 
 
 @dataclass(frozen=True)
