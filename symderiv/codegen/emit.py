@@ -394,13 +394,29 @@ def _share_clips(peeled, var: Symbol, act: Activation):
         for i, (e, specials) in enumerate(out):
             if e.has(clip) or not e.has(var):
                 continue
-            candidate = e.subs(var, clip)
             points = list(_finite_grid())
             before = _evaluate(e, act, points, var)
-            after = _evaluate(candidate, act, points, var)
-            if all(_same_float(x, y) for x, y in zip(before, after, strict=True)):
-                out[i] = (candidate, specials)
+            # everywhere, else only inside function applications (gelu_tanh = z*S(u(z)): the
+            # sigmoid has saturated beyond the clip, the factor z has not)
+            for candidate in (e.subs(var, clip), _subs_in_functions(e, var, clip)):
+                after = _evaluate(candidate, act, points, var)
+                if all(_same_float(x, y) for x, y in zip(before, after, strict=True)):
+                    out[i] = (candidate, specials)
+                    break
     return out
+
+
+def _subs_in_functions(expr: Expr, var: Symbol, value: Expr) -> Expr:
+    """``expr`` with ``var`` replaced by ``value`` inside every outermost function application
+    other than Max/Min (which are walked into)."""
+    if isinstance(expr, sympy.Function) and not isinstance(expr, (sympy.Max, sympy.Min)):
+        return expr.subs(var, value)
+    if expr.is_Atom or not expr.args:
+        return expr
+    args = [_subs_in_functions(x, var, value) for x in expr.args]
+    if all(x is y for x, y in zip(args, expr.args, strict=True)):
+        return expr
+    return expr.func(*args)
 
 
 def _same_float(x: float, y: float) -> bool:
