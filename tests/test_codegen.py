@@ -16,10 +16,10 @@ from symderiv.codegen import emit
 from symderiv.codegen.rewrites import (
     PRIMITIVES,
     RULES,
-    TANHSHRINK_SERIES_BELOW,
+    TANHSHRINK_CF_BELOW,
     TanhShrink,
     elementary,
-    tanhshrink_series,
+    tanhshrink_cf,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,20 +64,21 @@ def test_primitive_stable_form_and_derivative(prim):
     args = (z,) if prim.nargs == {1} or prim.nargs == 1 else (z, c)
     f = prim(*args)
     # the stable form (what is printed) equals the textbook definition (what is proved) ...
-    # (TanhShrink's stable form is a truncated series below |x| < 3/5: accurate to 2^-58, see below)
+    # (TanhShrink's stable form is a truncated continued fraction below |x| < 3/5: accurate to 2^-60,
+    # see below)
     _agree(prim.definition(*args), elementary(prim.stable(*args)), digits=17 if prim is TanhShrink else 60)
     # ... and the derivative used in the primitive algebra is the derivative of the definition
     _agree(sympy.diff(prim.definition(*args), z), elementary(sympy.diff(f, z)))
 
 
-def test_tanhshrink_series_is_accurate_where_used():
-    series = _mp(tanhshrink_series(z))
-    r = float(TANHSHRINK_SERIES_BELOW)
+def test_tanhshrink_continued_fraction_is_accurate_where_used():
+    cf = _mp(tanhshrink_cf(z))
+    r = float(TANHSHRINK_CF_BELOW)
     with mpmath.workdps(60):
         for i in range(1, 400):
             x = mpmath.mpf(r) * i / 400
             exact = x - mpmath.tanh(x)
-            assert abs(series(x) - exact) <= abs(exact) * mpmath.mpf(2) ** -58
+            assert abs(cf(x) - exact) <= abs(exact) * mpmath.mpf(2) ** -60
 
 
 def test_stable_forms_do_not_cancel():
