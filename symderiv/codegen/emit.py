@@ -37,7 +37,7 @@ from ..catalogue import Activation, a, all_activations, get, z
 from ..errors import GeneratedFileError, SymderivError
 from .lower import lower
 from .printer import Equal, Ind, IsNan, KernelPrinter, Select, Where
-from .rewrites import postprocess, stable, to_primitives
+from .rewrites import postprocess, stable, to_primitives, unfuse
 
 __all__ = [
     "HEADER_MARK",
@@ -178,7 +178,7 @@ def kernels_for(act: Activation) -> Kernel:
     pieces = calculus.pieces(act.expr, order_at)
     f0 = [to_primitives(p.expr) for p in pieces]
     f1 = [postprocess(sympy.diff(f, z)) for f in f0]
-    f2 = [postprocess(sympy.diff(f, z)) for f in f1]
+    f2 = [postprocess(sympy.diff(unfuse(f), z)) for f in f1]
     points = [p.hi for p in pieces[:-1]]
     # derive()'s kinks and a-form with the parameters symbolic (kink values may depend on them:
     # leaky_relu's is alpha), without the tidied g', g'' derive() also builds and we do not need

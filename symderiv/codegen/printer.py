@@ -206,8 +206,11 @@ class KernelPrinter(SciPyPrinter):
                 return "-" + self.parenthesize(others, sympy.printing.precedence.PRECEDENCE["Mul"])
             return f"{float(coeff.evalf(30))!r}*{self.parenthesize(others, sympy.printing.precedence.PRECEDENCE['Mul'])}"
         if num.is_Rational and abs(num.p) == 1 and num.q > 1:
-            # x/6 is correctly rounded; x*0.16666666666666666 is not
             sign = "-" if num.p < 0 else ""
+            if num.q & (num.q - 1) == 0 and num.q <= 2**1000:
+                # x/4 is exactly x*0.25, and a multiplication is cheaper than a division
+                return f"{sign}{float(sympy.Rational(1, num.q))!r}*{self.parenthesize(rest, sympy.printing.precedence.PRECEDENCE['Mul'])}"
+            # x/6 is correctly rounded; x*0.16666666666666666 is not
             return f"{sign}({self._print(rest)})/{num.q}"
         return super()._print_Mul(expr)
 
