@@ -730,17 +730,17 @@ def select(cond, a, b, out=None):
 
 
 class _Workspace:
-    """One thread's scratch arrays, sliced to the current chunk's length (``size``)."""
+    """One thread's scratch arrays (``capacity`` long), sliced to the current chunk's ``size``."""
 
-    def __init__(self):
-        self.size = CHUNK
+    def __init__(self, capacity):
+        self.capacity = self.size = capacity
         self._pools = {"f": [], "b": [], "o": []}
 
     def _get(self, kind, n, dtype):
         pool = self._pools[kind]
         while len(pool) < n:
-            pool.append(numpy.empty(CHUNK, dtype))
-        return pool[:n] if self.size == CHUNK else [p[:self.size] for p in pool[:n]]
+            pool.append(numpy.empty(self.capacity, dtype))
+        return pool[:n] if self.size == self.capacity else [p[:self.size] for p in pool[:n]]
 
     def floats(self, n):
         return self._get("f", n, numpy.float64)
@@ -772,7 +772,7 @@ def apply(body, z, out, nout, params):
     n = flat.size
 
     def work(lo, hi):
-        ws = _Workspace()
+        ws = _Workspace(min(CHUNK, hi - lo))
         with numpy.errstate(all="ignore"):
             for s in range(lo, hi, CHUNK):
                 e = min(s + CHUNK, hi)
