@@ -59,6 +59,7 @@ class _Lowering:
         self.free: dict[str, list[str]] = {"f": [], "b": []}
         self.count = {"f": 0, "b": 0}
         self.scratch: set[str] = set()  # buffers holding a value nobody has named: free once used
+        self.masks: dict[str, str] = {}  # printed comparison -> the bool buffer holding it (kept)
         self.fresh = 0
 
     def is_array(self, node: ast.AST) -> bool:
@@ -133,11 +134,22 @@ class _Lowering:
             return self.emit_call(_dotted(inner.func), args, dest, "f", ', casting="unsafe"')
         if func == "abs" and len(node.args) == 1:
             return self.emit_call("numpy.absolute", [self.value(node.args[0])], dest, "f")
-        if func is not None and func.startswith("numpy.") and func[6:] in _FLOAT_UFUNCS | _BOOL_UFUNCS:
-            kind = "b" if func[6:] in _BOOL_UFUNCS else "f"
-            if kind == "b" and dest is not None:
+        if func is not None and func.startswith("numpy.") and func[6:] in _BOOL_UFUNCS:
+            if dest is not None:
                 return None
-            return self.emit_call(func, [self.value(a) for a in node.args], dest, kind)
+            # a comparison of values that never change (the input, named temporaries): computed
+            # once into its own mask, however often the printed code repeats it
+            key = ast.unparse(node)
+            if key not in self.masks:
+                args = [self.value(a) for a in node.args]
+                mask = self.take("b")
+                self.lines.append(f"{func}({', '.join(args)}, out={mask})")
+                for a in args:
+                    self.release(a)
+                self.masks[key] = mask
+            return self.masks[key]
+        if func is not None and func.startswith("numpy.") and func[6:] in _FLOAT_UFUNCS:
+            return self.emit_call(func, [self.value(a) for a in node.args], dest, "f")
         if func is not None and func.startswith("scipy.special.") and func[14:] in _SPECIAL_UFUNCS:
             return self.emit_call(func, [self.value(a) for a in node.args], dest, "f")
         if func == "select" and len(node.args) == 3:
@@ -208,7 +220,6 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
         body.append(f"numpy.equal({var}, {point}, out={hit})")
         body.append(f"if {hit}.any():")
         body += [f"    _o{k}[{hit}] = {value}" for k, value in writes]
-        low.free["b"].append(hit)
     if fixes:
         body.append(f"if not numpy.isfinite({var}.sum()):")
         body += [f"    _o{k}[...] = fix({var}, _o{k}, {table})" for k, table in fixes]
