@@ -721,7 +721,7 @@ def select(cond, a, b, out=None):
     be ``a`` or ``b``."""
     a = numpy.asarray(a, numpy.float64).view(numpy.int64)
     b = numpy.asarray(b, numpy.float64).view(numpy.int64)
-    r = numpy.empty(cond.shape, numpy.float64) if out is None else out
+    r = numpy.empty(numpy.broadcast(cond, a, b).shape, numpy.float64) if out is None else out
     bits = r.view(numpy.int64)
     numpy.bitwise_xor(a, b, out=bits)
     numpy.multiply(bits, cond, out=bits)

@@ -1,0 +1,113 @@
+"""The in-place lowering of kernel code (symderiv.codegen.lower) and the runtime's helpers.
+
+The oracle is NumPy itself: the printed, allocating expressions evaluated as they are. The
+lowered code must give the same bits, write only into its outputs, and leave the input alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import generated
+from symderiv.codegen.emit import _runtime
+from symderiv.codegen.lower import lower
+
+RUNTIME = _runtime()
+
+_LEAVES = st.sampled_from(["z", "_t0", "_t1", "2", "0.5", "-3", "c"])
+_UNARY = st.sampled_from(["numpy.exp({})", "abs({})", "-({})", "numpy.tanh({})", "numpy.sqrt(abs({}))",
+                          "numpy.greater({}, 0).astype(numpy.float64)", "numpy.log1p(abs({}))"])
+_BINARY = st.sampled_from(["({}) + ({})", "({}) - ({})", "({})*({})", "({})/({})", "numpy.maximum({}, {})",
+                           "numpy.minimum({}, {})", "select(numpy.greater({}, 1), {}, z)"])
+
+
+def _expr(depth: int):
+    if depth == 0:
+        return _LEAVES
+    sub = _expr(depth - 1)
+    return st.one_of(
+        sub,
+        st.builds(lambda f, a: f.format(a), _UNARY, sub),
+        st.builds(lambda f, a, b: f.format(a, b) if f.count("{}") == 2 else f.format(a, b, b), _BINARY, sub, sub),
+    )
+
+
+def _run(source: str, name: str, z: np.ndarray, nout: int, **params) -> tuple[np.ndarray, ...]:
+    namespace = {"numpy": np, "select": RUNTIME["select"], "fix": RUNTIME["fix"]}
+    exec(source, namespace)
+    got = RUNTIME["apply"](namespace[name], z, None, nout, params)
+    return got if nout > 1 else (got,)
+
+
+@settings(max_examples=150, deadline=None)
+@given(t0=_expr(2), t1=_expr(2), r0=_expr(3), r1=_expr(3))
+def test_lowered_code_gives_the_bits_numpy_gives(t0, t1, r0, r1):
+    # _t1 may use _t0, the results both; "c" is a scalar parameter
+    t0 = t0.replace("_t0", "z").replace("_t1", "z")
+    t1 = t1.replace("_t1", "_t0")
+    source = "\n".join(lower("f", "z", ["c"], [("_t0", t0), ("_t1", t1)], [r0, r1], []))
+    z = np.random.default_rng(0).normal(0, 3, 3000)
+    z[:4] = [0.0, -0.0, 1.0, 2.5]
+    zc = z.copy()
+    with np.errstate(all="ignore"):
+        scope = {"numpy": np, "select": RUNTIME["select"], "z": z, "c": 1.5}
+        scope["_t0"] = eval(t0, scope)  # the oracle: the allocating code as printed
+        scope["_t1"] = eval(t1, scope)
+        want = [np.broadcast_to(np.asarray(eval(r, scope), dtype=float), z.shape) for r in (r0, r1)]
+    got = _run(source, "f", z, 2, c=1.5)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g.view(np.int64)[~np.isnan(w)], w.view(np.int64)[~np.isnan(w)])
+        assert np.array_equal(np.isnan(g), np.isnan(w))
+    np.testing.assert_array_equal(z, zc)  # the input is never written
+
+
+def test_lowering_reuses_buffers():
+    # 20 chained operations need 1 scratch buffer, not 20 temporaries
+    code = "z"
+    for k in range(20):
+        code = f"numpy.exp(-({code}))" if k % 2 else f"({code}) + {k}"
+    source = "\n".join(lower("f", "z", [], [], [code], []))
+    assert "_w.floats(1)" in source, source
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=50),
+       st.lists(st.booleans(), min_size=50, max_size=50))
+def test_select_is_where_bit_for_bit(values, picks):
+    a = np.array(values)
+    b = -a[::-1].copy()
+    cond = np.array(picks[: a.size])
+    want = np.where(cond, a, b)
+    got = RUNTIME["select"](cond, a, b)
+    np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+    got_scalar = RUNTIME["select"](cond, -0.0, b, out=np.empty(a.size))
+    np.testing.assert_array_equal(got_scalar.view(np.int64), np.where(cond, -0.0, b).view(np.int64))
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_value_and_grad_into_its_own_input(which):
+    # out= may be the input array itself (a training loop updating in place): results as if fresh
+    z = np.random.default_rng(1).normal(0, 5, 300_000)
+    want = generated.softsign_value_and_grad(z)
+    zz = z.copy()
+    other = np.empty_like(z)
+    out = (zz, other) if which == 0 else (other, zz)
+    generated.softsign_value_and_grad(zz, out=out)
+    np.testing.assert_array_equal(out[0], want[0])
+    np.testing.assert_array_equal(out[1], want[1])
+
+
+def test_kink_values_and_non_finite_inputs_are_patched_in_every_chunk():
+    # the patches run per chunk: put special inputs at both ends of several chunks
+    chunk = RUNTIME["CHUNK"]
+    z = np.linspace(-4, 4, 3 * chunk + 17)
+    specials = {0: np.nan, chunk - 1: np.inf, chunk: -np.inf, 2 * chunk + 5: 1.0, 3 * chunk + 16: -1.0}
+    for i, v in specials.items():
+        z[i] = v
+    g = generated.sparse_sigmoid_grad(z)
+    assert np.isnan(g[0]) and g[chunk - 1] == 0 and g[chunk] == 0
+    assert g[2 * chunk + 5] == 0.25 and g[3 * chunk + 16] == 0.25  # the catalogue's torch value at ±1
+    v, d = generated.mish_value_and_grad(z)
+    assert v[chunk - 1] == np.inf and v[chunk] == 0 and d[chunk - 1] == 1 and d[chunk] == 0
