@@ -248,16 +248,19 @@ def tanhshrink_cf(x: Expr, depth: int = TANHSHRINK_CF_DEPTH) -> Expr:
     """x - tanh(x) = x^3/(x^2 + D_1), D_n = 2n + 1 + x^2/D_(n+1), from Lambert's continued fraction
     tanh x = x/(1 + x^2/(3 + x^2/(5 + ...))), truncated at D_depth = 2 depth + 1.
 
-    Every term is positive, so nothing cancels; 8 levels (16 operations) replace 22 Taylor terms.
+    Evaluated as x^3 P(x^2)/Q(x^2), the same rational function with integer coefficients (exact
+    in float64), all positive, in Horner form: nothing cancels, and one division instead of one
+    per level (measured: 16 operations with 8 divisions before, 18 with 1 now).
 
     >>> tanhshrink_cf(z, 2)
-    z**3/(6*z**2/5 + 3)
+    5*z**3/(6*z**2 + 15)
     """
-    w = x**2
+    w = sympy.Dummy("w", positive=True)
     d = sympy.Integer(2 * depth + 1)
     for n in range(depth - 1, 0, -1):
         d = (2 * n + 1) + w / d
-    return x**3 / (w + d)
+    num, den = sympy.fraction(sympy.cancel(1 / (w + d)))
+    return x**3 * sympy.horner(num, w).subs(w, x**2) / sympy.horner(den, w).subs(w, x**2)
 
 
 class TanhShrink(Primitive):
