@@ -122,6 +122,26 @@ class _Lowering:
         self.lines.append(f"{name} = {ast.unparse(node)}")
         return name
 
+    def extremum(self, func: str, args: list[ast.AST], dest: str | None) -> str | None:
+        """max/min with a nonzero constant, bit for bit, the cheaper way round.
+
+        A clip ``min(hi, max(lo, x))`` becomes ``numpy.clip(x, lo, hi)`` (0.33 exp passes against
+        1.3 for the pair, measured on 65536-element chunks), and the constant goes second
+        (``maximum(x, -32)`` 0.55 passes, ``maximum(-32, x)`` 0.75). Both give the same floats: they
+        differ only where x equals a bound, which, being nonzero, has one bit pattern.
+        """
+        outer = _extremum_parts(ast.Call(func=ast.parse(func, mode="eval").body, args=args, keywords=[]))
+        if outer is None:
+            return None
+        kind, c_out, inner_node = outer
+        inner = _extremum_parts(inner_node)
+        if inner is not None and inner[0] != kind:
+            lo, hi = (inner[1], c_out) if kind == "minimum" else (c_out, inner[1])
+            if lo <= hi:
+                x = self.value(inner[2])
+                return self.emit_call("numpy.clip", [x, repr(lo), repr(hi)], dest, "f")
+        return self.emit_call(f"numpy.{kind}", [self.value(inner_node), repr(c_out)], dest, "f")
+
     def call(self, node: ast.Call, dest: str | None) -> str | None:
         func = _dotted(node.func)
         if (isinstance(node.func, ast.Attribute) and node.func.attr == "astype" and not node.args[1:]
@@ -148,6 +168,10 @@ class _Lowering:
                     self.release(a)
                 self.masks[key] = mask
             return self.masks[key]
+        if func in ("numpy.maximum", "numpy.minimum") and len(node.args) == 2:
+            lowered = self.extremum(func, node.args, dest)
+            if lowered is not None:
+                return lowered
         if func is not None and func.startswith("numpy.") and func[6:] in _FLOAT_UFUNCS:
             return self.emit_call(func, [self.value(a) for a in node.args], dest, "f")
         if func is not None and func.startswith("scipy.special.") and func[14:] in _SPECIAL_UFUNCS:
@@ -156,6 +180,31 @@ class _Lowering:
             # the runtime's bit blend writes its out before reading every operand: never in place
             return self.emit_call("select", [self.value(a) for a in node.args], dest, "f", reuse=False)
         return None
+
+
+def _nonzero_constant(node: ast.AST) -> float | None:
+    """The value of a literal number other than ±0 (``3``, ``-32.0``), else None."""
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0 and value == value:
+        return float(value)
+    return None
+
+
+def _extremum_parts(node: ast.AST) -> tuple[str, float, ast.AST] | None:
+    """(``maximum``/``minimum``, the constant, the other operand) of such a call on a constant."""
+    if not (isinstance(node, ast.Call) and not node.keywords and len(node.args) == 2):
+        return None
+    func = _dotted(node.func)
+    if func not in ("numpy.maximum", "numpy.minimum"):
+        return None
+    for c, x in (node.args, node.args[::-1]):
+        value = _nonzero_constant(c)
+        if value is not None and _nonzero_constant(x) is None:
+            return func[6:], value, x
+    return None
 
 
 def _names(code: str) -> set[str]:
