@@ -111,3 +111,16 @@ def test_kink_values_and_non_finite_inputs_are_patched_in_every_chunk():
     assert g[2 * chunk + 5] == 0.25 and g[3 * chunk + 16] == 0.25  # the catalogue's torch value at ±1
     v, d = generated.mish_value_and_grad(z)
     assert v[chunk - 1] == np.inf and v[chunk] == 0 and d[chunk - 1] == 1 and d[chunk] == 0
+
+
+@pytest.mark.parametrize("code", ["numpy.minimum(8, numpy.maximum(-32, z))", "numpy.maximum(-32, numpy.minimum(z, 8))",
+                                  "numpy.maximum(-3, z)", "numpy.minimum(z, 0.5)", "numpy.maximum(0, z)"])
+def test_max_min_with_constants_keep_their_bits(code):
+    source = "\n".join(lower("f", "z", [], [], [code], []))
+    if code.count("numpy.") == 2:
+        assert "numpy.clip" in source
+    z = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 8.0, -32.0, 0.5, -3.0, 1e300, -1e300, 7.999, 5e-324, -5e-324])
+    with np.errstate(all="ignore"):
+        want = np.broadcast_to(eval(code, {"numpy": np, "z": z}), z.shape)
+    (got,) = _run(source, "f", z, 1)
+    np.testing.assert_array_equal(got.view(np.int64), np.asarray(want, dtype=float).view(np.int64))
