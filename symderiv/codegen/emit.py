@@ -3,11 +3,13 @@
 For each activation the definition is cut into pieces (:func:`symderiv.calculus.pieces`),
 each piece is rewritten into the stable primitive algebra
 (:func:`symderiv.codegen.rewrites.to_primitives`) and differentiated there;
-the pieces are blended branch-free (``numpy.where`` over arguments clipped to
-each piece's interval), the value at each breakpoint is the one the default
-(PyTorch) convention gives (read from :func:`symderiv.derivation.derive`),
-common subexpressions are shared (``sympy.cse``) and SymPy's printer writes
-the code (:class:`symderiv.codegen.printer.KernelPrinter`).
+the pieces are selected without branching on the data (0/1 indicators, or the
+runtime's bit blend ``select``; see :func:`_mark_blends`), the value at each
+breakpoint is the one the default (PyTorch) convention gives (read from
+:func:`symderiv.derivation.derive`), common subexpressions are shared
+(``sympy.cse``), SymPy's printer writes the code
+(:class:`symderiv.codegen.printer.KernelPrinter`) and
+:func:`symderiv.codegen.lower.lower` turns it into in-place ufunc calls.
 
 Every file starts with a fixed header::
 

@@ -2,9 +2,11 @@
 
 Differences from :class:`sympy.printing.numpy.SciPyPrinter`:
 
-* ``Piecewise`` and :class:`Where` print as nested ``numpy.where`` (a
-  branch-free blend: both sides are evaluated, each on arguments where it is
-  finite), not ``numpy.select``.
+* :class:`Select` prints as the runtime's bit blend ``select`` and :class:`Ind`
+  as a comparison cast to 0.0/1.0 (the generator turns selects on order
+  relations into these); what is left of ``Piecewise`` and :class:`Where` (a
+  kink's own value, a-forms) prints as nested ``numpy.where``.
+* ``x/2^k`` prints as ``2^-k*x`` (exact, and cheaper than dividing).
 * ``Max``/``Min`` print as ``numpy.maximum``/``numpy.minimum`` (elementwise,
   NaN-propagating), not ``amax`` of a stacked array.
 * Non-integer numbers print as correctly rounded float literals, so
