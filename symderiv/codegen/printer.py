@@ -69,28 +69,11 @@ class IsNan(Function):
     nargs = 1
 
 
-_ORDER = (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan)
-#: NumPy's comparison for each order relation, and for its complement (NaN makes both false).
-_COMPARE = {sympy.StrictGreaterThan: ("greater", "less_equal"), sympy.GreaterThan: ("greater_equal", "less"),
-            sympy.StrictLessThan: ("less", "greater_equal"), sympy.LessThan: ("less_equal", "greater")}
-
-
-def _arithmetic_select(expr) -> bool:
-    """True for a :class:`Where` on an order relation whose branches are finite for every input."""
-    if not isinstance(expr, Where):
-        return False
-    cond, a, b = expr.args
-    if not isinstance(cond, _ORDER):
-        return False
-
-    def finite(e):
-        # numbers, or expressions in the (finite, scalar) parameters only: not in the variable
-        # (z or a) nor in a temporary (_t0, ...) that may hold it
-        params_only = all(s.name not in ("z", "a") and not s.name.startswith("_") for s in e.free_symbols)
-        return (e.is_number and e.is_finite) or (params_only and e.is_finite is not False
-                                                 and not e.atoms(sympy.Function)) or _arithmetic_select(e)
-
-    return finite(a) and finite(b)
+#: NumPy's comparison for each order relation (false for NaN).
+_COMPARE = {sympy.StrictGreaterThan: "greater", sympy.GreaterThan: "greater_equal",
+            sympy.StrictLessThan: "less", sympy.LessThan: "less_equal"}
+#: The order relations (what :class:`Select` and :class:`Ind` take).
+ORDER = tuple(_COMPARE)
 
 
 def _step(x: str, h0: int) -> str:
@@ -110,33 +93,18 @@ class KernelPrinter(SciPyPrinter):
 
     def _print_Where(self, expr):
         cond, a, b = expr.args
-        if _arithmetic_select(expr):
-            # a*[cond] + b*[not cond]: exact (x*1 + y*0 = x) for finite branches, and a few cheap
-            # passes instead of a where over a random mask
-            terms = []
-            for value, complement in ((a, False), (b, True)):
-                if value == 0:
-                    continue
-                weight = self._indicator(cond, complement)
-                terms.append(weight if value == 1 else f"{self.parenthesize(value, 50)}*{weight}")
-            if not terms:
-                return f"0*{self._indicator(cond, False)}"
-            return "(" + " + ".join(terms) + ")"
         return f"numpy.where({self._print(cond)}, {self._print(a)}, {self._print(b)})"
 
     def _print_Select(self, expr):
         cond, a, b = expr.args
-        name = _COMPARE[type(cond)][0]
-        return (f"select(numpy.{name}({self._print(cond.lhs)}, {self._print(cond.rhs)}), "
-                f"{self._print(a)}, {self._print(b)})")
+        return f"select({self._compare(cond)}, {self._print(a)}, {self._print(b)})"
 
     def _print_Ind(self, expr):
-        return self._indicator(expr.args[0], False)
+        return f"{self._compare(expr.args[0])}.astype(numpy.float64)"
 
-    def _indicator(self, cond, complement: bool) -> str:
-        """1.0 where ``cond`` holds (where it fails, if ``complement``), else 0.0; 0.0 for NaN."""
-        name = _COMPARE[type(cond)][complement]
-        return f"numpy.{name}({self._print(cond.lhs)}, {self._print(cond.rhs)}).astype(numpy.float64)"
+    def _compare(self, cond) -> str:
+        """The order relation ``cond`` as a NumPy comparison (false for NaN)."""
+        return f"numpy.{_COMPARE[type(cond)]}({self._print(cond.lhs)}, {self._print(cond.rhs)})"
 
     def _print_Equal(self, expr):
         return f"numpy.equal({self._print(expr.args[0])}, {self._print(expr.args[1])})"
