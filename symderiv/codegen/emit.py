@@ -38,8 +38,8 @@ from .. import calculus
 from ..catalogue import Activation, a, all_activations, get, z
 from ..errors import GeneratedFileError, SymderivError
 from .lower import lower
-from .printer import Equal, Ind, IsNan, KernelPrinter, Select, Where
-from .rewrites import postprocess, stable, to_primitives, unfuse
+from .printer import ORDER, Equal, Ind, IsNan, KernelPrinter, Select, Where
+from .rewrites import elementary, postprocess, stable, to_primitives, unfuse
 
 __all__ = [
     "HEADER_MARK",
@@ -142,8 +142,6 @@ def _mirrored(pieces: Sequence[calculus.Piece], formulas: Sequence[Expr], rules:
     value at 0 (f_R(0), resp. 0), and only for non-constant pieces; e.g. softsign = z/(1 + |z|)
     and softsign' = 1/(1 + |z|)^2, a few operations instead of both pieces and a select.
     """
-    from .rewrites import elementary
-
     if len(pieces) != 2 or pieces[0].hi != 0 or not formulas[1].has(z):
         return None
     left, right = formulas
@@ -291,7 +289,7 @@ def _fix_special(act: Activation, pieces, order: int, expr: Expr) -> Expr:
             raise SymderivError(f"{act.name}: order {order} kernel is not finite at {sign * huge}")
         clip = sympy.Min(z, bound) if sign > 0 else sympy.Max(z, -bound)
         expr = expr.subs(z, clip)
-    got = _evaluate(expr, act, [math.inf, -math.inf, math.nan])
+    got = _evaluate(expr, act, [math.inf, -math.inf])  # NaN: _nan_to_nan below
     for value, piece, point in ((got[0], pieces[-1], oo), (got[1], pieces[0], -oo)):
         lim = _limit_at(sympy.diff(piece.expr, z, order), point)
         want = complex(lim.subs(defaults).evalf()) if lim.is_finite or lim.subs(defaults).is_finite else \
@@ -348,9 +346,8 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     function patches those entries (``fix`` from the runtime) only when the chunk holds a
     non-finite input (one ``sum`` tells: it is finite otherwise, or overflowed, which merely
     costs the check); a kink's own value (``Where(Equal(var, b), ...)``) is written where one
-    comparison finds ``var == b``. With ``act``, every ``Where`` on an order relation whose branches are
-    finite wherever it is not selected (sampled at the default parameters) becomes the exact,
-    branch-free ``A*Ind(c) + B*(1 - Ind(c))``.
+    comparison finds ``var == b``. With ``act``, every ``Where`` on an order relation is made
+    branch-free (:func:`_mark_blends`) and clips are shared (:func:`_share_clips`).
     """
     peeled = [_peel(e, var) for e in exprs]
     if act is not None and len(exprs) > 1:
@@ -392,11 +389,11 @@ def _share_clips(peeled, var: Symbol, act: Activation):
         found = {c for c in e.atoms(sympy.Max, sympy.Min) if saturation_clip(c)}
         clips |= {c for c in found if not any(c in d.args for d in found)}  # the outermost
     out = list(peeled)
+    points = list(_finite_grid())
     for clip in sorted(clips, key=sympy.default_sort_key):
         for i, (e, specials) in enumerate(out):
             if e.has(clip) or not e.has(var):
                 continue
-            points = list(_finite_grid())
             before = _evaluate(e, act, points, var)
             # everywhere, else only inside function applications (gelu_tanh = z*S(u(z)): the
             # sigmoid has saturated beyond the clip, the factor z has not)
@@ -415,7 +412,11 @@ def _subs_in_functions(expr: Expr, var: Symbol, value: Expr) -> Expr:
         return expr.subs(var, value)
     if expr.is_Atom or not expr.args:
         return expr
-    args = [_subs_in_functions(x, var, value) for x in expr.args]
+    return _with_args(expr, [_subs_in_functions(x, var, value) for x in expr.args])
+
+
+def _with_args(expr: Expr, args: list[Expr]) -> Expr:
+    """``expr`` with ``args``; ``expr`` itself when none changed (rebuilding lets SymPy re-evaluate)."""
     if all(x is y for x, y in zip(args, expr.args, strict=True)):
         return expr
     return expr.func(*args)
@@ -461,9 +462,6 @@ def _peel(expr: Expr, var: Symbol) -> tuple[Expr, list[tuple[Expr, Expr]]]:
     return expr, specials
 
 
-_ORDER = (sympy.StrictGreaterThan, sympy.GreaterThan, sympy.StrictLessThan, sympy.LessThan)
-
-
 def _mark_blends(expr: Expr, var: Symbol, act: Activation) -> Expr:
     """Every ``Where`` (or ``Piecewise``) on an order relation, made branch-free.
 
@@ -475,13 +473,13 @@ def _mark_blends(expr: Expr, var: Symbol, act: Activation) -> Expr:
     """
 
     def visit(e):
-        if isinstance(e, sympy.Piecewise) and any(isinstance(c, _ORDER) for _, c in e.args[:-1]):
+        if isinstance(e, sympy.Piecewise) and any(isinstance(c, ORDER) for _, c in e.args[:-1]):
             # the printer's reading: the conditions in turn, the last branch the fallback
             *pairs, (rest, _) = e.args
             for value, c in reversed(pairs):
                 rest = Where(c, value, rest)
             e = rest
-        if isinstance(e, Where) and isinstance(e.args[0], _ORDER):
+        if isinstance(e, Where) and isinstance(e.args[0], ORDER):
             cond, a_, b_ = (visit(x) for x in e.args)
             if isinstance(cond, (sympy.StrictLessThan, sympy.LessThan)):
                 cond, a_, b_ = ~cond, b_, a_
@@ -495,10 +493,7 @@ def _mark_blends(expr: Expr, var: Symbol, act: Activation) -> Expr:
             return Select(cond, a_, b_)
         if e.is_Atom or not e.args:
             return e
-        args = [visit(x) for x in e.args]
-        if all(x is y for x, y in zip(args, e.args, strict=True)):
-            return e
-        return e.func(*args)
+        return _with_args(e, [visit(x) for x in e.args])
 
     return visit(expr)
 
@@ -526,7 +521,7 @@ def _finite_where(expr: Expr, cond, holds: bool, var: Symbol, act: Activation) -
         return expr.is_finite is not False
     points = list(_finite_grid())
     defaults = act.defaults()
-    for rel in (expr.atoms(*_ORDER) | {cond}):
+    for rel in (expr.atoms(*ORDER) | {cond}):
         for side in (rel.lhs, rel.rhs):
             b = side.subs(defaults)
             if b.is_number and b.is_finite:

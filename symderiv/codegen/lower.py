@@ -122,7 +122,7 @@ class _Lowering:
         self.lines.append(f"{name} = {ast.unparse(node)}")
         return name
 
-    def extremum(self, func: str, args: list[ast.AST], dest: str | None) -> str | None:
+    def extremum(self, node: ast.Call, dest: str | None) -> str | None:
         """max/min with a nonzero constant, bit for bit, the cheaper way round.
 
         A clip ``min(hi, max(lo, x))`` becomes ``numpy.clip(x, lo, hi)`` (0.33 exp passes against
@@ -130,7 +130,7 @@ class _Lowering:
         (``maximum(x, -32)`` 0.55 passes, ``maximum(-32, x)`` 0.75). Both give the same floats: they
         differ only where x equals a bound, which, being nonzero, has one bit pattern.
         """
-        outer = _extremum_parts(ast.Call(func=ast.parse(func, mode="eval").body, args=args, keywords=[]))
+        outer = _extremum_parts(node)
         if outer is None:
             return None
         kind, c_out, inner_node = outer
@@ -168,10 +168,9 @@ class _Lowering:
                     self.release(a)
                 self.masks[key] = mask
             return self.masks[key]
-        if func in ("numpy.maximum", "numpy.minimum") and len(node.args) == 2:
-            lowered = self.extremum(func, node.args, dest)
-            if lowered is not None:
-                return lowered
+        lowered = self.extremum(node, dest)
+        if lowered is not None:
+            return lowered
         if func is not None and func.startswith("numpy.") and func[6:] in _FLOAT_UFUNCS:
             return self.emit_call(func, [self.value(a) for a in node.args], dest, "f")
         if func is not None and func.startswith("scipy.special.") and func[14:] in _SPECIAL_UFUNCS:
@@ -207,8 +206,6 @@ def _extremum_parts(node: ast.AST) -> tuple[str, float, ast.AST] | None:
     return None
 
 
-def _names(code: str) -> set[str]:
-    return {n.id for n in ast.walk(ast.parse(code, mode="eval")) if isinstance(n, ast.Name)}
 
 
 def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tuple[str, str]],
@@ -222,11 +219,12 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
     written where ``var`` equals the (finite) point. ``_w.floats(n)`` and ``_w.bools(n)`` give n
     scratch arrays of the chunk's length.
     """
-    steps = [*(code for _, code in assignments), *results]
+    steps = [ast.parse(code, mode="eval").body for code in [*(c for _, c in assignments), *results]]
     last_use: dict[str, int] = {}
-    for i, code in enumerate(steps):
-        for n in _names(code):
-            last_use[n] = i
+    for i, step in enumerate(steps):
+        for n in ast.walk(step):
+            if isinstance(n, ast.Name):
+                last_use[n.id] = i
     low = _Lowering({var})
     held: dict[str, str] = {}  # temporary -> the buffer holding it
 
@@ -236,8 +234,7 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
                 del held[tmp]
                 low.free[buf[1]].append(buf)
 
-    for i, (tmp, code) in enumerate(assignments):
-        node = ast.parse(code, mode="eval").body
+    for i, ((tmp, _), node) in enumerate(zip(assignments, steps[:len(assignments)], strict=True)):
         got = low.value(node)
         if got in held:  # an alias of an earlier temporary: that one lives as long as this one
             last_use[got] = max(last_use.get(got, -1), last_use.get(tmp, -1))
@@ -249,8 +246,7 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
         low.lines.append(f"{tmp} = {got}")
         retire(i)
     base = len(assignments)
-    for k, code in enumerate(results):
-        node = ast.parse(code, mode="eval").body
+    for k, node in enumerate(steps[base:]):
         dest = f"_o{k}"
         got = low.value(node, dest)
         if got != dest:
