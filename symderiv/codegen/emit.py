@@ -538,7 +538,7 @@ def _same_bits(expr: Expr, reference: Expr, var: Symbol, act: Activation, b: Exp
     as the same."""
     import math
 
-    points = list(_finite_grid()) + [math.inf, -math.inf]  # NaN: _nan_to_nan, on the final form
+    points = [*_finite_grid(), math.inf, -math.inf]  # NaN: _nan_to_nan, on the final form
     at = b.subs(act.defaults())
     if not (at.is_number and at.is_finite):
         return False
