@@ -172,3 +172,30 @@ def test_ulp_error_counts_subnormal_as_exact():
     assert accuracy.ulp_error(1.0, mpmath.mpf(1)) == 0.0
     assert accuracy.ulp_error(1.0000000000000002, mpmath.mpf(1)) == 1.0
     assert accuracy.ulp_error(math.nan, mpmath.mpf(1)) == math.inf
+
+
+# hardswish is z*relu6(z + 3)/6 in PyTorch and JAX alike, which gives -0 below -3; so do we
+_MINUS_ZERO_LIKE_THE_FRAMEWORKS = {"hardswish", "hardswish_grad"}
+
+
+@pytest.mark.parametrize("name", names())
+def test_a_constant_zero_piece_gives_plus_zero(name):
+    # relu(-2) is 0.0, not -0.0 (an Ind(z > 0)*z blend gave -0.0): where a piece of g, g' or g''
+    # is the constant 0, the kernel returns +0 (at z = -0 itself either sign may come back:
+    # PyTorch's relu(-0.0) is -0.0)
+    from symderiv import calculus
+    from symderiv.catalogue import get, z
+
+    act = get(name)
+    defaults = act.defaults()
+    points = [-1e300, -40.0, -7.0, -2.0, -0.5, 0.5, 2.0, 7.0, 40.0, 1e300]
+    for order, suffix in enumerate(("", "_grad", "_grad2")):
+        if name + suffix in _MINUS_ZERO_LIKE_THE_FRAMEWORKS:
+            continue
+        for piece in calculus.pieces(act.expr, defaults):
+            if sympy.diff(piece.expr, z, order).subs(defaults) != 0:
+                continue
+            lo, hi = float(piece.lo.subs(defaults)), float(piece.hi.subs(defaults))
+            xs = np.array([x for x in points if lo < x < hi])
+            got = getattr(generated, name + suffix)(xs)
+            assert np.all(got == 0) and not np.signbit(got).any(), (name + suffix, xs, got)

@@ -519,8 +519,14 @@ def _clamped(cond, a_: Expr, b_: Expr, var: Symbol, act: Activation) -> Expr | N
             and not cond.rhs.has(var)):
         return None
     b = cond.rhs
-    upper = a_.subs(var, sympy.Max(var, b))
-    lower = b_.subs(var, sympy.Min(var, b))
+
+    def clamp(e, clip):  # var -> clip, but (z + 3)/6 stays so, not z/6 + 1/2 (other roundings)
+        held = sympy.Dummy()
+        with sympy.evaluate(False):
+            return e.xreplace({clip: held}).xreplace({var: clip}).xreplace({held: clip})
+
+    upper = clamp(a_, sympy.Max(var, b))
+    lower = clamp(b_, sympy.Min(var, b))
     if not a_.has(var):
         candidate = lower if b_.subs(var, b) == a_ else None
     elif not b_.has(var):
