@@ -359,7 +359,11 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
     repl, reduced = _inline_conditions(repl, reduced)
     repl, reduced = _hoist_power_bases(repl, reduced, symbols)
-    printer = KernelPrinter(_PRINTER_SETTINGS)
+    arrays = {var}
+    for sym, e in repl:
+        if e.free_symbols & arrays:
+            arrays.add(sym)
+    printer = KernelPrinter(_PRINTER_SETTINGS, arrays)
     fixes, points = [], []
     for k, (_, specials) in enumerate(peeled):
         far = [(p, v) for p, v in specials if p in (oo, -oo, sympy.nan)]

@@ -88,8 +88,11 @@ def _step(x: str, h0: int) -> str:
 class KernelPrinter(SciPyPrinter):
     """Prints one expression as NumPy (and ``scipy.special``) code."""
 
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, arrays=()):
         super().__init__({"fully_qualified_modules": True, **(settings or {})})
+        #: symbols holding arrays (the input, temporaries computed from it): in ``Max``/``Min``
+        #: the other arguments print first (see :meth:`_minmax`)
+        self.arrays = frozenset(arrays)
 
     def _print_Where(self, expr):
         cond, a, b = expr.args
@@ -122,7 +125,10 @@ class KernelPrinter(SciPyPrinter):
         return out
 
     def _minmax(self, expr, fn):
-        args = [self._print(a) for a in expr.args]
+        # scalars first: numpy.minimum(c, x) returns x on a tie (+-0), as numpy.clip does, which
+        # the lowering uses; SymPy's own order puts only numbers first
+        args = sorted(expr.args, key=lambda a: bool(a.free_symbols & self.arrays))
+        args = [self._print(a) for a in args]
         out = args[0]
         for a in args[1:]:
             out = f"numpy.{fn}({out}, {a})"

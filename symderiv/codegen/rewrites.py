@@ -282,7 +282,11 @@ class TanhShrink(Primitive):
 
 
 class SqPlus(Primitive):
-    """x + sqrt(x^2 + c) (c > 0): c/(hypot(x, sqrt c) - x) for x < 0, where the sum cancels."""
+    """x + sqrt(x^2 + c) (c > 0) as 2 max(x, 0) + c/(h + |x|), h = hypot(x, sqrt c).
+
+    For x < 0 the sum cancels, and h + x = c/(h - x) = c/(h + |x|); for x >= 0 it is
+    x + h = 2x + (h - x) = 2x + c/(h + x). One formula, nothing cancels, no select.
+    """
 
     nargs = 2
 
@@ -299,13 +303,14 @@ class SqPlus(Primitive):
     @classmethod
     def stable(cls, x, c):
         h = hypot(x, sqrt(c))
-        return Piecewise((x + h, x >= 0), (c / (h - x), True))
+        return 2 * Max(x, 0) + c / (h + Abs(x))
 
 
 class SqPlusGrad(Primitive):
-    """1 + x/sqrt(x^2 + c) (c > 0), the derivative of :class:`SqPlus`: c/(h (h - x)) with
-    h = hypot(x, sqrt c) for x < 0, where the sum cancels. Unlike SqPlus(x, c)/h it never
-    overflows (at x = 1e308 it is 1 + x/h = 2, not inf/h)."""
+    """1 + x/sqrt(x^2 + c) (c > 0), the derivative of :class:`SqPlus`, as
+    2 max(x, 0)/h + c/(h (h + |x|)), h = hypot(x, sqrt c): for x < 0, 1 + x/h = (h - |x|)/h
+    cancels and equals c/(h (h + |x|)); for x >= 0, 1 + x/h = 2x/h + (h - x)/h. Both terms are
+    positive, and unlike SqPlus(x, c)/h it never overflows (at x = 1e308 it is 2, not inf/h)."""
 
     nargs = 2
 
@@ -322,7 +327,7 @@ class SqPlusGrad(Primitive):
     @classmethod
     def stable(cls, x, c):
         h = hypot(x, sqrt(c))
-        return Piecewise((1 + x / h, x >= 0), (c / (h * (h - x)), True))
+        return 2 * Max(x, 0) / h + c / (h * (h + Abs(x)))
 
 
 class Erfc(Primitive):
