@@ -352,7 +352,7 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     peeled = [_peel(e, var) for e in exprs]
     if act is not None and len(exprs) > 1:
         peeled = _share_clips(peeled, var, act)
-    exprs = [_hypot_by_sqrt(stable(e), var) for e, _ in peeled]
+    exprs = [_negations_outside(_hypot_by_sqrt(stable(e), var)) for e, _ in peeled]
     if act is not None:
         exprs = [_mark_blends(e, var, act) for e in exprs]
     symbols = sympy.numbered_symbols("_t")
@@ -447,6 +447,24 @@ def _hypot_by_sqrt(expr: Expr, var: Symbol) -> Expr:
         return sympy.Max(sympy.sqrt(sympy.Min(ax, 2**30 * k) ** 2 + k**2), ax)
 
     return expr.replace(lambda e: isinstance(e, hypot) and not e.args[1].has(var), lambda e: fast(*e.args))
+
+
+def _negations_outside(expr: Expr) -> Expr:
+    """``Max(c, -x)`` as ``-Min(-c, x)`` and ``Min(c, -x)`` as ``-Max(-c, x)``, the same floats:
+    log_sigmoid's ``-log1p(e) - max(0, -z)`` becomes ``min(0, z) - log1p(e)``, two operations
+    instead of four."""
+
+    def flip(e):
+        args = e.args
+        if len(args) == 2 and any(a.is_number for a in args):
+            c = next(a for a in args if a.is_number)
+            x = next(a for a in args if a is not c)
+            if x.could_extract_minus_sign():
+                other = sympy.Min if isinstance(e, sympy.Max) else sympy.Max
+                return -other(-c, -x)
+        return e
+
+    return expr.replace(lambda e: isinstance(e, (sympy.Max, sympy.Min)), flip)
 
 
 def _peel(expr: Expr, var: Symbol) -> tuple[Expr, list[tuple[Expr, Expr]]]:

@@ -105,6 +105,11 @@ class _Lowering:
         if isinstance(node, ast.Name):
             return node.id
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            if isinstance(node.op, ast.Add):  # -x + y and y + -x: one subtract, the same bits
+                for x, y in ((node.left, node.right), (node.right, node.left)):
+                    if isinstance(x, ast.UnaryOp) and isinstance(x.op, ast.USub) and self.is_array(x.operand):
+                        args = [self.value(y), self.value(x.operand)]
+                        return self.emit_call("numpy.subtract", args, dest, "f")
             args = [self.value(node.left), self.value(node.right)]
             return self.emit_call(f"numpy.{_BINOPS[type(node.op)]}", args, dest, "f")
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):

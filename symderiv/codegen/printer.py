@@ -76,12 +76,16 @@ _COMPARE = {sympy.StrictGreaterThan: "greater", sympy.GreaterThan: "greater_equa
 ORDER = tuple(_COMPARE)
 
 
-def _step(x: str, h0: int) -> str:
-    """Heaviside(x, h0) for h0 in {0, 1} as a float 0/1 (0 for NaN: kernels patch NaN input apart).
+def _step(x: str, h0: int, negated: bool = False) -> str:
+    """Heaviside(x, h0) for h0 in {0, 1} as a float 0/1 (0 for NaN: kernels patch NaN input apart);
+    with ``negated``, Heaviside(-x, h0), compared as ``x <= 0`` (the same truth for every x,
+    ±0 and NaN included, without computing -x).
 
     A comparison and a cast: measured on 16384-element chunks, 0.7 ``exp`` passes, where
     ``numpy.heaviside`` costs 2.5 and ``maximum(0, sign(x))`` 1.5.
     """
+    if negated:
+        return f"numpy.{'less_equal' if h0 else 'less'}({x}, 0).astype(numpy.float64)"
     return f"numpy.{'greater_equal' if h0 else 'greater'}({x}, 0).astype(numpy.float64)"
 
 
@@ -144,6 +148,8 @@ class KernelPrinter(SciPyPrinter):
         # a float 0/1 (NaN for NaN) in one cheap pass: unlike numpy.where over a random mask
         x, h0 = expr.args
         if h0 in (0, 1):
+            if x.could_extract_minus_sign():
+                return _step(self._print(-x), int(h0), negated=True)
             return _step(self._print(x), int(h0))
         return f"numpy.heaviside({self._print(x)}, {self._print(h0)})"
 
