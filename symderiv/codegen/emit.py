@@ -647,6 +647,18 @@ def _hoist_power_bases(repl, reduced, symbols):
         e = visit(e)
         out.append((sym, e))
     reduced = [visit(e) for e in reduced]
+    # x**3 and x**4 from a temporary x**2: one multiplication, not two or three
+    squares = {e.base: sym for sym, e in out if isinstance(e, sympy.Pow) and e.exp == 2}
+
+    def from_square(p):
+        sq = squares[p.base]
+        return sq * p.base if p.exp == 3 else sympy.Pow(sq, 2, evaluate=False)
+
+    def reuse(e):
+        return e.replace(lambda x: isinstance(x, sympy.Pow) and x.base in squares and x.exp in (3, 4), from_square)
+
+    out = [(sym, e if squares.get(getattr(e, "base", None)) is sym else reuse(e)) for sym, e in out]
+    reduced = [reuse(e) for e in reduced]
     return out, reduced
 
 

@@ -264,7 +264,8 @@ def tanhshrink_cf(x: Expr, depth: int = TANHSHRINK_CF_DEPTH) -> Expr:
 
 
 class TanhShrink(Primitive):
-    """x - tanh(x): a continued fraction where |x| < 3/5 (the difference cancels there), else direct."""
+    """x - tanh(x): a continued fraction where x^2 < (3/5)^2 (the difference cancels there), else
+    direct (near the threshold both are accurate, so x^2 rounding to either side does not matter)."""
 
     nargs = 1
 
@@ -277,8 +278,8 @@ class TanhShrink(Primitive):
 
     @classmethod
     def stable(cls, x):
-        t = TANHSHRINK_CF_BELOW
-        return Piecewise((tanhshrink_cf(x), Abs(x) < t), (x - tanh(x), True))
+        t = TANHSHRINK_CF_BELOW  # x^2 < t^2, not |x| < t: x^2 is computed for the fraction anyway
+        return Piecewise((tanhshrink_cf(x), x**2 < t**2), (x - tanh(x), True))
 
 
 class SqPlus(Primitive):
