@@ -352,12 +352,13 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     peeled = [_peel(e, var) for e in exprs]
     if act is not None and len(exprs) > 1:
         peeled = _share_clips(peeled, var, act)
-    exprs = [_negations_outside(_hypot_by_sqrt(stable(e), var)) for e, _ in peeled]
+    exprs = [_step_of_sign(_negations_outside(_hypot_by_sqrt(stable(e), var))) for e, _ in peeled]
     if act is not None:
         exprs = [_mark_blends(e, var, act) for e in exprs]
     symbols = sympy.numbered_symbols("_t")
     repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
     repl, reduced = _inline_conditions(repl, reduced)
+    repl, reduced = _inline_numbers(repl, reduced)
     repl, reduced = _hoist_power_bases(repl, reduced, symbols)
     arrays = {var}
     for sym, e in repl:
@@ -465,6 +466,24 @@ def _negations_outside(expr: Expr) -> Expr:
         return e
 
     return expr.replace(lambda e: isinstance(e, (sympy.Max, sympy.Min)), flip)
+
+
+def _step_of_sign(expr: Expr) -> Expr:
+    """``Heaviside(x*f)`` as ``Heaviside(x)`` for factors ``f >= 1``: x*f has the sign of x, and is 0
+    only where x is (no underflow), so the floats compare alike. gelu_tanh's sigmoid branch
+    ``Heaviside(2 sqrt(2/pi) z (1 + 0.044715 z^2))`` becomes ``Heaviside(z)``: no product to form."""
+
+    def drop(h):
+        x, *rest = h.args
+        if not isinstance(x, sympy.Mul):
+            return h
+        number = sympy.Mul(*[f for f in x.args if f.is_number])  # printed as one literal
+        kept = [f for f in x.args if not f.is_number and not (f - 1).is_nonnegative]
+        if not (number.is_real and number >= 1):
+            kept.append(number)
+        return h if len(kept) == len(x.args) else h.func(sympy.Mul(*kept), *rest)
+
+    return expr.replace(lambda e: isinstance(e, sympy.Heaviside), drop)
 
 
 def _peel(expr: Expr, var: Symbol) -> tuple[Expr, list[tuple[Expr, Expr]]]:
@@ -624,6 +643,20 @@ def _inline_conditions(repl, reduced):
             continue
         out.append((sym, e))
     return out, [e.xreplace(conds) for e in reduced]
+
+
+def _inline_numbers(repl, reduced):
+    """Put constants ``cse`` named (``sqrt(2)/sqrt(pi)``) back: printed, they are one float literal,
+    and next to another number they fold (``0.17886*sqrt(2/pi)*x``: one multiplication, not two)."""
+    numbers = {}
+    out = []
+    for sym, e in repl:
+        e = e.xreplace(numbers)
+        if e.is_number:
+            numbers[sym] = e
+            continue
+        out.append((sym, e))
+    return out, [e.xreplace(numbers) for e in reduced]
 
 
 def _hoist_power_bases(repl, reduced, symbols):
