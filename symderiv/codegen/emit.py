@@ -38,7 +38,7 @@ from .. import calculus
 from ..catalogue import Activation, a, all_activations, get, z
 from ..errors import GeneratedFileError, SymderivError
 from .lower import lower
-from .printer import ORDER, Equal, Ind, IsNan, KernelPrinter, Select, Where
+from .printer import ORDER, Equal, Ind, IsNan, KernelPrinter, Patch, Select, Where
 from .rewrites import elementary, postprocess, stable, to_primitives, unfuse
 
 __all__ = [
@@ -228,7 +228,7 @@ def _evaluate(expr: Expr, act: Activation, values, var: Symbol = z, blends: bool
 
     lines = _body("_probe", [expr], var, [p.symbol for p in act.params], act if blends else None)
     runtime = _runtime()
-    namespace = {"numpy": numpy, "scipy": scipy, "fix": runtime["fix"], "select": runtime["select"]}
+    namespace = {"numpy": numpy, "scipy": scipy, **{h: runtime[h] for h in ("fix", "select", "patch")}}
     exec("\n".join(lines), namespace)
     kwargs = {p.name: float(p.default) for p in act.params}
     r = runtime["apply"](namespace["_probe"], numpy.array(values, dtype=float), None, 1, kwargs)
@@ -353,8 +353,16 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     if act is not None and len(exprs) > 1:
         peeled = _share_clips(peeled, var, act)
     exprs = [_step_of_sign(_negations_outside(_hypot_by_sqrt(stable(e), var))) for e, _ in peeled]
+    parts: list[str] = []
     if act is not None:
         exprs = [_mark_blends(e, var, act) for e in exprs]
+        for k, e in enumerate(exprs):
+            split = _costly_branch(e, var, params)
+            if split is not None:
+                cond, cheap, costly = split
+                part = sympy.Symbol(f"{name}_part{len(parts)}")
+                parts += [*_body(part.name, [costly], var, params, act), "", ""]
+                exprs[k] = Patch(cond, cheap, part)
     symbols = sympy.numbered_symbols("_t")
     repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
     repl, reduced = _inline_conditions(repl, reduced)
@@ -371,8 +379,31 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
         if far:
             fixes.append((k, "(" + ", ".join(f"({printer.doprint(p)}, {printer.doprint(v)})" for p, v in far) + ",)"))
         points += [(k, printer.doprint(p), printer.doprint(v)) for p, v in specials if (p, v) not in far]
-    return lower(name, var.name, [p.name for p in params], [(str(sym), printer.doprint(e)) for sym, e in repl],
-                 [printer.doprint(e) for e in reduced], fixes, points)
+    return parts + lower(name, var.name, [p.name for p in params],
+                         [(str(sym), printer.doprint(e)) for sym, e in repl],
+                         [printer.doprint(e) for e in reduced], fixes, points)
+
+
+#: Operations (``sympy.count_ops``) from which a select's branch is computed only where selected.
+COSTLY = 10
+
+
+def _costly_branch(expr: Expr, var: Symbol, params: Sequence[Symbol]):
+    """(relation, cheap branch, costly branch) of a result that is a :class:`Select` with one
+    branch of at least :data:`COSTLY` operations, in ``var`` and parameters alone, and the other
+    at most a third of that; else None. The costly branch then runs on the entries that need it
+    only (:class:`Patch`): tanhshrink's 18-operation continued fraction on |z| < 0.6."""
+    if not isinstance(expr, Select):
+        return None
+    cond, a_, b_ = expr.args
+    cost_a, cost_b = sympy.count_ops(a_), sympy.count_ops(b_)
+    cond, cheap, costly, cost, other = (cond, b_, a_, cost_a, cost_b) if cost_a > cost_b else \
+        (~cond, a_, b_, cost_b, cost_a)
+    if cost < COSTLY or 3 * other > cost or not costly.free_symbols <= {var, *params}:
+        return None
+    if costly.has(Select, Where, Ind, Patch, sympy.Piecewise):
+        return None
+    return cond, cheap, costly
 
 
 def _share_clips(peeled, var: Symbol, act: Activation):
@@ -740,7 +771,7 @@ def render_module(kernel: Kernel) -> str:
     text = "\n".join(line for b in bodies for line in b)
     if "scipy.special" in text:
         out.append("import scipy.special")
-    helpers = ["apply"] + [h for h in ("fix", "select") if f"{h}(" in text]
+    helpers = ["apply"] + [h for h in ("fix", "patch", "select") if f"{h}(" in text]
     out += ["", f"from ._runtime import {', '.join(helpers)}", "", f"__all__ = {exported(kernel)!r}", "", ""]
     for b in bodies:
         out += [*b, "", ""]
@@ -851,12 +882,46 @@ def select(cond, a, b, out=None):
     return r
 
 
+def patch(cond, out, x, part, ws, params):
+    """Overwrite ``out`` with ``part(x)`` where ``cond`` holds, computing it there only.
+
+    ``part(x, outputs, workspace, *params)`` is a chunk function (the costly branch of a select,
+    tanhshrink's continued fraction near 0). Where few entries need it (at most half), they are
+    gathered, computed and scattered back: a fraction f of the chunk costs about 0.7 + f*cost
+    ``exp`` passes, against cost + 1 for computing everywhere and selecting. Otherwise it is
+    computed on the whole chunk and blended bit for bit (:func:`select`).
+    """
+    k = int(numpy.count_nonzero(cond))
+    if k == 0:
+        return
+    n = x.size
+    sub = ws.sub()
+    sub.size = k if 2 * k <= n else n
+    xin, res = sub.outputs(2)
+    if 2 * k <= n:
+        idx = numpy.flatnonzero(cond)
+        numpy.take(x, idx, out=xin)
+        part(xin, [res], sub, *params)
+        out[idx] = res
+    else:
+        part(x, [res], sub, *params)
+        select(cond, res, out, out=xin)
+        numpy.copyto(out, xin)
+
+
 class _Workspace:
     """One thread's scratch arrays (``capacity`` long), sliced to the current chunk's ``size``."""
 
     def __init__(self, capacity):
         self.capacity = self.size = capacity
         self._pools = {"f": [], "b": [], "o": []}
+        self._sub = None
+
+    def sub(self):
+        """A second workspace of the same capacity, for :func:`patch` (the first one is in use)."""
+        if self._sub is None:
+            self._sub = _Workspace(self.capacity)
+        return self._sub
 
     def _get(self, kind, n, dtype):
         pool = self._pools[kind]

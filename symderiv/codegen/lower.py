@@ -53,7 +53,8 @@ def _dotted(node: ast.AST) -> str | None:
 
 
 class _Lowering:
-    def __init__(self, arrays: set[str]):
+    def __init__(self, arrays: set[str], var: str = "z", params: Sequence[str] = ()):
+        self.var, self.params = var, list(params)
         self.arrays = set(arrays)
         self.lines: list[str] = []
         self.free: dict[str, list[str]] = {"f": [], "b": []}
@@ -186,6 +187,16 @@ class _Lowering:
             return self.emit_call(func, [self.value(a) for a in node.args], dest, "f")
         if func is not None and func.startswith("scipy.special.") and func[14:] in _SPECIAL_UFUNCS:
             return self.emit_call(func, [self.value(a) for a in node.args], dest, "f")
+        if func == "patch" and len(node.args) == 3 and isinstance(node.args[2], ast.Name):
+            # a, overwritten in place where the mask holds by the chunk function named third
+            mask = self.value(node.args[0])
+            got = self.value(node.args[1], dest)
+            if got != dest and got not in self.scratch:  # the input or a named temporary: copy
+                src, got = got, self.target(dest, [], "f", reuse=False)
+                self.lines.append(f"numpy.copyto({got}, {src})")
+            params = "".join(f"{p}, " for p in self.params)
+            self.lines.append(f"patch({mask}, {got}, {self.var}, {node.args[2].id}, _w, ({params}))")
+            return got
         if func == "select" and len(node.args) == 3:
             # the runtime's bit blend writes its out before reading every operand: never in place
             return self.emit_call("select", [self.value(a) for a in node.args], dest, "f", reuse=False)
@@ -245,7 +256,7 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
         for n in ast.walk(step):
             if isinstance(n, ast.Name):
                 last_use[n.id] = i
-    low = _Lowering({var})
+    low = _Lowering({var}, var, params)
     held: dict[str, str] = {}  # temporary -> the buffer holding it
 
     def retire(i: int) -> None:
