@@ -154,3 +154,15 @@ def test_a_costly_branch_computed_only_where_selected_gives_the_select_bits(sd):
         assert np.array_equal(np.isnan(got), np.isnan(want))
         np.testing.assert_array_equal(got.view(np.int64)[5:], want.view(np.int64)[5:])
         assert got[1] == np.inf and got[2] == -np.inf and got[3] == 0.0
+
+
+@pytest.mark.parametrize("code", ["-abs(z)", "numpy.exp(-abs(z))", "numpy.exp(-abs(z - 1))", "-numpy.absolute(2*z)"])
+def test_minus_abs_sets_the_sign_bit_with_the_same_bits(code):
+    source = "\n".join(lower("f", "z", [], [], [code], []))
+    assert "bitwise_or" in source and "numpy.negative" not in source, source
+    z = np.array([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -2.5, 5e-324, -5e-324, 1e308, -1e308])
+    with np.errstate(all="ignore"):
+        want = np.asarray(eval(code, {"numpy": np, "z": z}), dtype=float)
+    (got,) = _run(source, "f", z, 1)
+    np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+    np.testing.assert_array_equal(z.view(np.int64)[:2], np.array([np.nan, -np.nan]).view(np.int64))
