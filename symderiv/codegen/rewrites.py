@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy
-from sympy import Abs, Expr, Function, Max, Piecewise, Rational, Wild, erf, exp, log, sqrt, tanh
+from sympy import Abs, Expr, Function, Max, Min, Piecewise, Rational, Wild, erf, exp, log, sqrt, tanh
 from sympy.codegen.cfunctions import expm1, hypot, log1p
 
 from ..catalogue import z
@@ -175,21 +175,28 @@ class Softplus(Primitive):
 
 
 def _tanh_softplus_parts(x: Expr) -> tuple[Expr, Expr, Expr]:
-    """(e, h, den) for the stable forms of :class:`TanhSoftplus` and its derivative:
-    e = exp(-|x|), h = H(x) (1 for x >= 0), den = 1 + 2e + 2e^2 (x >= 0) or e^2 + 2e + 2 (x < 0)."""
-    e = _em(x)
-    e2 = sympy.Pow(e, 2, evaluate=False)  # e*e: SymPy would make it exp(-2|x|), a second exp
-    h = sympy.Heaviside(x, 1)
-    num = 2 * e + Max(e2, h)
-    return e, h, num + 2 * Max(e2, 1 - h)
+    """(a, b, den) for the stable forms of :class:`TanhSoftplus` and its derivative, from one exp:
+    p = e^x, a = min(p, 1) = e^min(x, 0), b = min(1/p, 1) = e^-max(x, 0) (so a*b = e^-|x| and
+    a + b = 1 + e^-|x|), den = a^2 + 2ab + 2b^2.
+
+    For x >= 0 that is 1 + 2e + 2e^2, for x < 0 e^2 + 2e + 2 (e = e^-|x|), the denominator of
+    tanh(softplus x) with numerator and denominator divided by p^2 (x >= 0) or p (x < 0): every
+    term positive, no select, no comparison. p = inf gives a = 1, b = 0; p = 0 gives a = 0, b = 1.
+    """
+    p = exp(x)
+    a = Min(p, 1)
+    b = Min(sympy.Pow(p, -1, evaluate=False), 1)  # 1/p: SymPy would make it exp(-x), a second exp
+    a2, b2 = sympy.Pow(a, 2, evaluate=False), sympy.Pow(b, 2, evaluate=False)
+    return a, b, a2 + 2 * a * b + 2 * b2
 
 
 class TanhSoftplus(Primitive):
     """tanh(softplus(x)) = n/(n + 2) with n = e^x (e^x + 2), mish's gate.
 
     With e = exp(-|x|): (1 + 2e)/(1 + 2e + 2e^2) for x >= 0 and (e^2 + 2e)/(e^2 + 2e + 2) for
-    x < 0, blended branch-free (max(e^2, H) is 1 or e^2): one exp, every term positive, instead of
-    exp, log1p and tanh.
+    x < 0, both (a^2 + 2ab)/(a^2 + 2ab + 2b^2) with a = min(e^x, 1), b = min(e^-x, 1) (see
+    :func:`_tanh_softplus_parts`): one exp, every term positive, no select, instead of exp, log1p
+    and tanh.
     """
 
     nargs = 1
@@ -203,8 +210,8 @@ class TanhSoftplus(Primitive):
 
     @classmethod
     def stable(cls, x):
-        e, h, den = _tanh_softplus_parts(x)
-        return (2 * e + Max(sympy.Pow(e, 2, evaluate=False), h)) / den
+        a, b, den = _tanh_softplus_parts(x)
+        return (sympy.Pow(a, 2, evaluate=False) + 2 * a * b) / den
 
     @classmethod
     def unfused(cls, x):
@@ -214,7 +221,7 @@ class TanhSoftplus(Primitive):
 class TanhSoftplusGrad(Primitive):
     """d/dx tanh(softplus(x)) = sech^2(softplus x) sigmoid(x) = 4p(p + 1)/(p^2 + 2p + 2)^2, p = e^x.
 
-    With e = exp(-|x|): 4e(1 + e) max(e, 1 - H(x)) / den^2 (den as in :class:`TanhSoftplus`).
+    With a, b as in :class:`TanhSoftplus`: 4 a b^2 (a + b)/den^2 (that is 4e(1 + e) b/den^2).
     """
 
     nargs = 1
@@ -230,8 +237,8 @@ class TanhSoftplusGrad(Primitive):
 
     @classmethod
     def stable(cls, x):
-        e, h, den = _tanh_softplus_parts(x)
-        return 4 * e * (1 + e) * Max(e, 1 - h) / den**2
+        a, b, den = _tanh_softplus_parts(x)
+        return 4 * a * sympy.Pow(b, 2, evaluate=False) * (a + b) / den**2
 
     @classmethod
     def unfused(cls, x):
