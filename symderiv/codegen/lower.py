@@ -7,14 +7,16 @@ is trimmed and regrown chunk after chunk (page faults). This module rewrites tha
 walking Python's ``ast`` of it, into one ufunc call per operation with ``out=`` a buffer from a
 small pool (reused as soon as its value is dead, and an operand's own buffer where the operation
 is elementwise), and the last operation of each result writing straight into the output.
-The values are bit for bit those of the allocating code: same operations, same order.
+The values are bit for bit those of the allocating code: the same operations in the same order,
+or cheaper ones with the same bits (``max``/``min`` with a scalar as ``numpy.clip``, ``-x + y``
+as one subtraction, ``-|x|`` by setting the sign bit).
 
->>> print("\\n".join(lower("f", "z", [], [("_t0", "numpy.exp(-abs(z))")], ["_t0/(_t0 + 1)"], [])))
+>>> print("\\n".join(lower("f", "z", [], [("_t0", "numpy.exp(-z*z)")], ["_t0/(_t0 + 1)"], [])))
 def f(z, _o, _w):
     _o0, = _o
     _f0, _f1 = _w.floats(2)
-    numpy.absolute(z, out=_f0)
-    numpy.negative(_f0, out=_f0)
+    numpy.negative(z, out=_f0)
+    numpy.multiply(_f0, z, out=_f0)
     numpy.exp(_f0, out=_f0)
     _t0 = _f0
     numpy.add(_t0, 1, out=_f1)
