@@ -602,8 +602,9 @@ def _clamped(cond, a_: Expr, b_: Expr, var: Symbol, act: Activation) -> Expr | N
     parameters symbolic (SymPy evaluates both sides at ``b`` to the very same expression, so
     the floats are exact too: ``expm1(0)``, ``exp(0)``) and the printed code gives the bits of the
     select at every sample of :func:`_finite_grid`, at ±inf, and around ``b``; at ``var == b``
-    itself a zero may take the other sign (relu(-0) = -0, as PyTorch's). (NaN is patched
-    afterwards where the final form needs it, :func:`_nan_to_nan`.)
+    itself a zero may take the other sign (relu(-0) = -0, as PyTorch's), and a zero may anyway
+    (hardswish(-4) = (-3 + 3)(-3)/6 = -0, as PyTorch's and JAX's). (NaN is patched afterwards
+    where the final form needs it, :func:`_nan_to_nan`.)
     """
     if not (isinstance(cond, (sympy.StrictGreaterThan, sympy.GreaterThan)) and cond.lhs == var
             and not cond.rhs.has(var)):
@@ -630,8 +631,8 @@ def _clamped(cond, a_: Expr, b_: Expr, var: Symbol, act: Activation) -> Expr | N
 
 def _same_bits(expr: Expr, reference: Expr, var: Symbol, act: Activation, b: Expr) -> bool:
     """Whether the printed ``expr`` gives the bits of ``reference`` (at the default parameters)
-    at :func:`_finite_grid`, ±inf and around ``b``; at ``b`` itself a zero of either sign counts
-    as the same."""
+    at :func:`_finite_grid`, ±inf and around ``b``, a zero of either sign counting as the same
+    (which sign a constant-zero piece gives is tested on the kernels themselves)."""
     import math
 
     points = [*_finite_grid(), math.inf, -math.inf]  # NaN: _nan_to_nan, on the final form
@@ -643,7 +644,7 @@ def _same_bits(expr: Expr, reference: Expr, var: Symbol, act: Activation, b: Exp
     points += near + [-x for x in near if x == 0]
     got = _evaluate(expr, act, points, var, blends=False)
     want = _evaluate(reference, act, points, var, blends=False)
-    return all(_same_float(x, y) or (p == bf and x == y == 0) for p, x, y in zip(points, got, want, strict=True))
+    return all(_same_float(x, y) or x == y == 0 for x, y in zip(got, want, strict=True))
 
 
 @functools.cache
