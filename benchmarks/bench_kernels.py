@@ -6,7 +6,7 @@ Run by hand (not a timed test)::
     python benchmarks/bench_kernels.py --n 1000000 sigmoid tanh
 
 The array is 10^7 float64 draws from N(0, 5) (seed 0). Each figure is the best of
-``--repeat`` runs over the best of as many ``np.exp`` passes timed alternately with them,
+``--repeat`` (9) runs over the best of as many ``np.exp`` passes timed alternately with them,
 measured twice: with fresh outputs, and with ``out=`` buffers allocated once. Also reported: the lesson's NumPy code and PyTorch CPU forward +
 backward (when torch is installed) on the same data.
 """
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", help="activations (default: all)")
     p.add_argument("--n", type=int, default=10_000_000)
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--repeat", type=int, default=9)
     args = p.parse_args(argv)
     z = np.random.default_rng(0).normal(0, 5, args.n)
     out1, out2 = np.empty_like(z), np.empty_like(z)

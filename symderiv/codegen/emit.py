@@ -501,8 +501,8 @@ def _negations_outside(expr: Expr) -> Expr:
 
 
 def _distribute_numbers(expr: Expr) -> Expr:
-    """``c*(a*x + b)`` with numbers c, a, b as ``(c*a)*x + c*b``: the constants fold, one
-    multiplication fewer (gelu_tanh's ``2 sqrt(2/pi) (1 + 0.044715 z^2)``)."""
+    """``c*(a*x + b)*y`` with numbers c, a, b as ``((c*a)*x + c*b)*y``: the constants fold, one
+    multiplication fewer (gelu_tanh's ``-2 sqrt(2/pi) (1 + 0.044715 z^2) |z|``)."""
 
     def numeric_terms(add):
         return all(t.is_number or (isinstance(t, sympy.Mul) and t.args[0].is_number) for t in add.args)
@@ -510,9 +510,11 @@ def _distribute_numbers(expr: Expr) -> Expr:
     def spread(m):
         c = sympy.Mul(*[f for f in m.args if f.is_number])
         rest = [f for f in m.args if not f.is_number]
-        if c in (1, -1) or len(rest) != 1 or not isinstance(rest[0], sympy.Add) or not numeric_terms(rest[0]):
+        sums = [f for f in rest if isinstance(f, sympy.Add) and numeric_terms(f)]
+        if c in (1, -1) or not sums:
             return m
-        return sympy.Add(*[c * t for t in rest[0].args])
+        inner = sympy.Add(*[c * t for t in sums[0].args])  # c*(a*x + b)*y: (c*a*x + c*b)*y
+        return sympy.Mul(inner, *[f for f in rest if f is not sums[0]])
 
     return expr.replace(lambda e: isinstance(e, sympy.Mul), spread)
 
@@ -697,7 +699,10 @@ def _inline_conditions(repl, reduced):
 
 def _inline_numbers(repl, reduced):
     """Put constants ``cse`` named (``sqrt(2)/sqrt(pi)``) back: printed, they are one float literal,
-    and next to another number they fold (``0.17886*sqrt(2/pi)*x``: one multiplication, not two)."""
+    and next to another number they fold (``0.17886*sqrt(2/pi)*x``: one multiplication, not two).
+    A temporary that is a number times something, where every use multiplies it by another
+    number, loses its factor to the uses (gelu_tanh's ``t = sqrt(2/pi) z^2``, used as
+    ``-0.089*t`` and ``0.268*t``, becomes ``t = z^2``)."""
     numbers = {}
     out = []
     for sym, e in repl:
@@ -706,7 +711,30 @@ def _inline_numbers(repl, reduced):
             numbers[sym] = e
             continue
         out.append((sym, e))
-    return out, [e.xreplace(numbers) for e in reduced]
+    repl, reduced = out, [e.xreplace(numbers) for e in reduced]
+    for i in range(len(repl) - 1, -1, -1):
+        sym, e = repl[i]
+        if not e.free_symbols:
+            continue
+        c, x = e.as_independent(*e.free_symbols, as_Add=False)
+        later = [f for _, f in repl[i + 1:]] + reduced
+        if c in (1, -1) or not c.is_number or not all(_scaled_uses(f, sym) for f in later):
+            continue
+        # t = c*x, used only as k*t: t = x, used as (k*c)*t
+        repl = repl[:i] + [(sym, x)] + [(s, f.xreplace({sym: c * sym})) for s, f in repl[i + 1:]]
+        reduced = [f.xreplace({sym: c * sym}) for f in reduced]
+    return repl, reduced
+
+
+def _scaled_uses(expr: Expr, sym: Symbol) -> bool:
+    """Whether every occurrence of ``sym`` in ``expr`` is a factor of a product with a number."""
+    if expr == sym:
+        return False
+    if expr.is_Atom:
+        return True
+    if isinstance(expr, sympy.Mul) and sym in expr.args and any(a.is_number for a in expr.args):
+        return all(_scaled_uses(a, sym) for a in expr.args if a != sym)
+    return all(_scaled_uses(a, sym) for a in expr.args)
 
 
 def _hoist_power_bases(repl, reduced, symbols):
