@@ -177,7 +177,7 @@ class Softplus(Primitive):
 def _tanh_softplus_parts(x: Expr) -> tuple[Expr, Expr, Expr]:
     """(a, b, den) for the stable forms of :class:`TanhSoftplus` and its derivative, from one exp:
     p = e^x, a = min(p, 1) = e^min(x, 0), b = min(1/p, 1) = e^-max(x, 0) (so a*b = e^-|x| and
-    a + b = 1 + e^-|x|), den = a^2 + 2ab + 2b^2.
+    a + b = 1 + e^-|x|), den = a^2 + 2ab + 2b^2 = (a + b)^2 + b^2.
 
     For x >= 0 that is 1 + 2e + 2e^2, for x < 0 e^2 + 2e + 2 (e = e^-|x|), the denominator of
     tanh(softplus x) with numerator and denominator divided by p^2 (x >= 0) or p (x < 0): every
@@ -186,15 +186,15 @@ def _tanh_softplus_parts(x: Expr) -> tuple[Expr, Expr, Expr]:
     p = exp(x)
     a = Min(p, 1)
     b = Min(sympy.Pow(p, -1, evaluate=False), 1)  # 1/p: SymPy would make it exp(-x), a second exp
-    a2, b2 = sympy.Pow(a, 2, evaluate=False), sympy.Pow(b, 2, evaluate=False)
-    return a, b, a2 + 2 * a * b + 2 * b2
+    # a^2 + 2ab + 2b^2 as (a + b)^2 + b^2: a + b (= 1 + e) and b^2 are needed by the derivative too
+    return a, b, (a + b) ** 2 + sympy.Pow(b, 2, evaluate=False)
 
 
 class TanhSoftplus(Primitive):
     """tanh(softplus(x)) = n/(n + 2) with n = e^x (e^x + 2), mish's gate.
 
     With e = exp(-|x|): (1 + 2e)/(1 + 2e + 2e^2) for x >= 0 and (e^2 + 2e)/(e^2 + 2e + 2) for
-    x < 0, both (a^2 + 2ab)/(a^2 + 2ab + 2b^2) with a = min(e^x, 1), b = min(e^-x, 1) (see
+    x < 0, both a(a + 2b)/(a^2 + 2ab + 2b^2) with a = min(e^x, 1), b = min(e^-x, 1) (see
     :func:`_tanh_softplus_parts`): one exp, every term positive, no select, instead of exp, log1p
     and tanh.
     """
@@ -211,7 +211,7 @@ class TanhSoftplus(Primitive):
     @classmethod
     def stable(cls, x):
         a, b, den = _tanh_softplus_parts(x)
-        return (sympy.Pow(a, 2, evaluate=False) + 2 * a * b) / den
+        return a * sympy.Add(a + b, b, evaluate=False) / den  # a + 2b, from the a + b of den
 
     @classmethod
     def unfused(cls, x):
