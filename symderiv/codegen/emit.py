@@ -38,7 +38,7 @@ from .. import calculus
 from ..catalogue import Activation, a, all_activations, get, z
 from ..errors import GeneratedFileError, SymderivError
 from .lower import lower
-from .printer import ORDER, Equal, Ind, IsNan, KernelPrinter, Patch, Select, Where
+from .printer import ORDER, Equal, Ind, IsNan, KernelPrinter, Patch, Select, Shifted, Where
 from .rewrites import elementary, postprocess, stable, to_primitives, unfuse
 
 __all__ = [
@@ -613,28 +613,59 @@ def _clamped(cond, a_: Expr, b_: Expr, var: Symbol, act: Activation) -> Expr | N
         return None
     b = cond.rhs
 
-    def clamp(e, clip):  # var -> clip, but (z + 3)/6 stays so, not z/6 + 1/2 (other roundings)
-        held = sympy.Dummy()
+    def clamp(e, clip):  # var -> clip, but (z + 3)/6 stays so, not z/6 + 1/2 (other roundings);
+        # clips of var merge with the new one (SymPy evaluates max/min of max/min)
+        merged = {m: m.xreplace({var: clip}) for m in e.atoms(sympy.Max, sympy.Min) if m.has(var)}
+        held = {m: sympy.Dummy() for m in merged}
         with sympy.evaluate(False):
-            return e.xreplace({clip: held}).xreplace({var: clip}).xreplace({held: clip})
+            e = e.xreplace(held).xreplace({var: clip})
+            return e.xreplace({d: merged[m] for m, d in held.items()})
 
     upper = clamp(a_, sympy.Max(var, b))
     lower = clamp(b_, sympy.Min(var, b))
+    candidate, loose = None, None
     if not a_.has(var):
         candidate = lower if b_.subs(var, b) == a_ else None
     elif not b_.has(var):
         candidate = upper if a_.subs(var, b) == b_ else None
     else:
-        candidate = upper + lower if a_.subs(var, b) == 0 and b_.subs(var, b) == 0 else None
+        at_a, at_b = a_.subs(var, b), b_.subs(var, b)
+        if at_a == 0 and at_b == 0:
+            candidate = upper + lower
+        elif at_a == at_b and not at_a.has(var):
+            # both c at b: c subtracted on a side where the branch is at least |c| in size (there
+            # it costs at most 1 ULP, (z - 3) + 3), the other side exact (hardswish for z > 3)
+            for side, branch in ((True, a_), (False, b_)):
+                if _at_least(branch, at_a, cond, side, var, act):
+                    candidate = Shifted(upper, at_a) + lower if side else upper + Shifted(lower, at_a)
+                    loose = side
+                    break
     if candidate is None:
         return None
-    return candidate if _same_bits(candidate, Where(cond, a_, b_), var, act, b) else None
+    return candidate if _same_bits(candidate, Where(cond, a_, b_), var, act, b, loose) else None
 
 
-def _same_bits(expr: Expr, reference: Expr, var: Symbol, act: Activation, b: Expr) -> bool:
+def _at_least(branch: Expr, c: Expr, cond, holds: bool, var: Symbol, act: Activation) -> bool:
+    """Whether |branch| >= |c| > 0 at the samples of :func:`_finite_grid` where ``cond`` is ``holds``
+    (at the default parameters)."""
+    import math
+
+    cf = c.subs(act.defaults())
+    if not (cf.is_number and cf.is_finite and cf != 0):
+        return False
+    points = list(_finite_grid())
+    got = _evaluate(branch, act, points, var, blends=False)
+    mask = _evaluate(Where(cond, 1, 0), act, points, var, blends=False)
+    return all(abs(v) >= abs(float(cf)) for v, m in zip(got, mask, strict=True) if bool(m) == holds
+               and not math.isnan(v))
+
+
+def _same_bits(expr: Expr, reference: Expr, var: Symbol, act: Activation, b: Expr,
+               loose: bool | None = None) -> bool:
     """Whether the printed ``expr`` gives the bits of ``reference`` (at the default parameters)
     at :func:`_finite_grid`, ±inf and around ``b``, a zero of either sign counting as the same
-    (which sign a constant-zero piece gives is tested on the kernels themselves)."""
+    (which sign a constant-zero piece gives is tested on the kernels themselves); with ``loose``,
+    within 1 ULP where the reference's condition is ``loose``."""
     import math
 
     points = [*_finite_grid(), math.inf, -math.inf]  # NaN: _nan_to_nan, on the final form
@@ -646,7 +677,12 @@ def _same_bits(expr: Expr, reference: Expr, var: Symbol, act: Activation, b: Exp
     points += near + [-x for x in near if x == 0]
     got = _evaluate(expr, act, points, var, blends=False)
     want = _evaluate(reference, act, points, var, blends=False)
-    return all(_same_float(x, y) or x == y == 0 for x, y in zip(got, want, strict=True))
+    if loose is None:
+        return all(_same_float(x, y) or x == y == 0 for x, y in zip(got, want, strict=True))
+    side = _evaluate(reference.func(reference.args[0], 1, 0), act, points, var, blends=False)
+    return all(_same_float(x, y) or x == y == 0
+               or (bool(s) == loose and math.isfinite(y) and abs(x - y) <= math.ulp(y))
+               for x, y, s in zip(got, want, side, strict=True))
 
 
 @functools.cache

@@ -26,7 +26,7 @@ import sympy
 from sympy import Function
 from sympy.printing.numpy import SciPyPrinter
 
-__all__ = ["Equal", "Ind", "IsNan", "KernelPrinter", "Patch", "Select", "Where"]
+__all__ = ["Equal", "Ind", "IsNan", "KernelPrinter", "Patch", "Select", "Shifted", "Where"]
 
 
 class _Chooser(Function):
@@ -61,6 +61,17 @@ class Patch(Function):
     by the symbol ``part`` instead, computed on those entries alone (the runtime's ``patch``)."""
 
     nargs = 3
+
+
+class Shifted(Function):
+    """``Shifted(x, c)``: ``x - c``, computed so (SymPy would reorder ``(x - c) + y`` into a sum whose
+    rounding depends on the order it prints)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, c):
+        return x - c if x.is_number and c.is_number else None
 
 
 class Ind(Function):
@@ -132,6 +143,10 @@ class KernelPrinter(SciPyPrinter):
     def _print_Patch(self, expr):
         cond, a, part = expr.args
         return f"patch({self._compare(cond)}, {self._print(a)}, {part.name})"
+
+    def _print_Shifted(self, expr):
+        x, c = expr.args
+        return f"({self._print(x)} - {self._print(c)})"
 
     def _print_Ind(self, expr):
         return f"{self._compare(expr.args[0])}.astype(numpy.float64)"
