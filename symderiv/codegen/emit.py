@@ -338,7 +338,7 @@ _PRINTER_SETTINGS: dict = {}
 
 
 def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol],
-          act: Activation | None = None) -> list[str]:
+          act: Activation | None = None, keep: Sequence[int] | None = None) -> list[str]:
     """The source of one chunk function ``name(var, _o, _w, *params)`` (see :mod:`.lower`).
 
     Single points are handled apart: the outer ``Where(IsNan(var), ...)`` and
@@ -348,6 +348,9 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     costs the check); a kink's own value (``Where(Equal(var, b), ...)``) is written where one
     comparison finds ``var == b``. With ``act``, every ``Where`` on an order relation is made
     branch-free (:func:`_mark_blends`) and clips are shared (:func:`_share_clips`).
+
+    ``keep`` (indices into ``exprs``) computes those results only, with the very operations the
+    function of all of them would use: ``g(z)`` gives the bits of ``value_and_grad(z)[0]``.
     """
     peeled = [_peel(e, var) for e in exprs]
     if act is not None and len(exprs) > 1:
@@ -358,7 +361,7 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     if act is not None:
         exprs = [_mark_blends(e, var, act) for e in exprs]
         for k, e in enumerate(exprs):
-            split = _costly_branch(e, var, params)
+            split = _costly_branch(e, var, params) if keep is None or k in keep else None
             if split is not None:
                 cond, cheap, costly = split
                 part = sympy.Symbol(f"{name}_part{len(parts)}")
@@ -369,6 +372,16 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     repl, reduced = _inline_conditions(repl, reduced)
     repl, reduced = _inline_numbers(repl, reduced)
     repl, reduced = _hoist_power_bases(repl, reduced, symbols)
+    keep = range(len(exprs)) if keep is None else keep
+    reduced = [reduced[k] for k in keep]
+    peeled = [peeled[k] for k in keep]
+    needed = set().union(*(e.free_symbols for e in reduced))
+    live = []
+    for sym, e in reversed(repl):  # the temporaries the kept results use
+        if sym in needed:
+            live.append((sym, e))
+            needed |= e.free_symbols
+    repl = live[::-1]
     arrays = {var}
     for sym, e in repl:
         if e.free_symbols & arrays:
@@ -847,7 +860,9 @@ def render_module(kernel: Kernel) -> str:
     ]
     bodies = []
     for k, suffix in enumerate(SUFFIXES):
-        bodies.append(_body(f"_{n}{suffix}", [kernel.orders[k]], z, params, act))
+        # g and g' from value_and_grad's code (the same bits), g'' on its own
+        exprs, keep = ([kernel.orders[0], kernel.orders[1]], [k]) if k < 2 else ([kernel.orders[k]], None)
+        bodies.append(_body(f"_{n}{suffix}", exprs, z, params, act, keep))
     bodies.append(_body(f"_{n}_value_and_grad", [kernel.orders[0], kernel.orders[1]], z, params, act))
     if kernel.aform is not None:
         bodies.append(_body(f"_{n}_grad_from_output", [kernel.aform], a, params, act))
