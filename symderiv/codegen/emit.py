@@ -338,7 +338,8 @@ _PRINTER_SETTINGS: dict = {}
 
 
 def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol],
-          act: Activation | None = None, keep: Sequence[int] | None = None) -> list[str]:
+          act: Activation | None = None, keep: Sequence[int] | None = None,
+          parts_made: dict[Expr, str] | None = None) -> list[str]:
     """The source of one chunk function ``name(var, _o, _w, *params)`` (see :mod:`.lower`).
 
     Single points are handled apart: the outer ``Where(IsNan(var), ...)`` and
@@ -351,6 +352,8 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
 
     ``keep`` (indices into ``exprs``) computes those results only, with the very operations the
     function of all of them would use: ``g(z)`` gives the bits of ``value_and_grad(z)[0]``.
+    A costly branch computed apart (:func:`_costly_branch`) is a chunk function of its own,
+    written here unless ``parts_made`` (branch -> function name, filled in) already has it.
     """
     peeled = [_peel(e, var) for e in exprs]
     if act is not None and len(exprs) > 1:
@@ -360,13 +363,15 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     parts: list[str] = []
     if act is not None:
         exprs = [_mark_blends(e, var, act) for e in exprs]
+        made = {} if parts_made is None else parts_made
         for k, e in enumerate(exprs):
             split = _costly_branch(e, var, params) if keep is None or k in keep else None
             if split is not None:
                 cond, cheap, costly = split
-                part = sympy.Symbol(f"{name}_part{len(parts)}")
-                parts += [*_body(part.name, [costly], var, params, act), "", ""]
-                exprs[k] = Patch(cond, cheap, part)
+                if costly not in made:
+                    made[costly] = f"{name}_part{len(made)}"
+                    parts += [*_body(made[costly], [costly], var, params, act), "", ""]
+                exprs[k] = Patch(cond, cheap, sympy.Symbol(made[costly]))
     symbols = sympy.numbered_symbols("_t")
     repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
     repl, reduced = _inline_conditions(repl, reduced)
@@ -636,23 +641,24 @@ def _clamped(cond, a_: Expr, b_: Expr, var: Symbol, act: Activation) -> Expr | N
 
     upper = clamp(a_, sympy.Max(var, b))
     lower = clamp(b_, sympy.Min(var, b))
+    at = a_.subs(var, b)
+    if b_.subs(var, b) != at:  # the branches meet at b (SymPy evaluates both to the same c)
+        return None
     candidate, loose = None, None
     if not a_.has(var):
-        candidate = lower if b_.subs(var, b) == a_ else None
+        candidate = lower
     elif not b_.has(var):
-        candidate = upper if a_.subs(var, b) == b_ else None
+        candidate = upper
+    elif at == 0:
+        candidate = upper + lower
     else:
-        at_a, at_b = a_.subs(var, b), b_.subs(var, b)
-        if at_a == 0 and at_b == 0:
-            candidate = upper + lower
-        elif at_a == at_b and not at_a.has(var):
-            # both c at b: c subtracted on a side where the branch is at least |c| in size (there
-            # it costs at most 1 ULP, (z - 3) + 3), the other side exact (hardswish for z > 3)
-            for side, branch in ((True, a_), (False, b_)):
-                if _at_least(branch, at_a, cond, side, var, act):
-                    candidate = Shifted(upper, at_a) + lower if side else upper + Shifted(lower, at_a)
-                    loose = side
-                    break
+        # c subtracted on a side where the branch is at least |c| in size (there it costs at
+        # most 1 ULP, (z - 3) + 3), the other side exact (hardswish for z > 3)
+        for side, branch in ((True, a_), (False, b_)):
+            if _at_least(branch, at, cond, side, var, act):
+                candidate = Shifted(upper, at) + lower if side else upper + Shifted(lower, at)
+                loose = side
+                break
     if candidate is None:
         return None
     return candidate if _same_bits(candidate, Where(cond, a_, b_), var, act, b, loose) else None
@@ -666,11 +672,8 @@ def _at_least(branch: Expr, c: Expr, cond, holds: bool, var: Symbol, act: Activa
     cf = c.subs(act.defaults())
     if not (cf.is_number and cf.is_finite and cf != 0):
         return False
-    points = list(_finite_grid())
-    got = _evaluate(branch, act, points, var, blends=False)
-    mask = _evaluate(Where(cond, 1, 0), act, points, var, blends=False)
-    return all(abs(v) >= abs(float(cf)) for v, m in zip(got, mask, strict=True) if bool(m) == holds
-               and not math.isnan(v))
+    return all(abs(v) >= abs(float(cf)) for v in _on_side(branch, cond, holds, var, act, list(_finite_grid()))
+               if not math.isnan(v))
 
 
 def _same_bits(expr: Expr, reference: Expr, var: Symbol, act: Activation, b: Expr,
@@ -685,9 +688,7 @@ def _same_bits(expr: Expr, reference: Expr, var: Symbol, act: Activation, b: Exp
     at = b.subs(act.defaults())
     if not (at.is_number and at.is_finite):
         return False
-    bf = float(at)
-    near = [bf, math.nextafter(bf, math.inf), math.nextafter(bf, -math.inf), bf * (1 + 1e-12), bf - 1e-9, bf + 1e-9]
-    points += near + [-x for x in near if x == 0]
+    points += _near(float(at))
     got = _evaluate(expr, act, points, var, blends=False)
     want = _evaluate(reference, act, points, var, blends=False)
     if loose is None:
@@ -725,11 +726,24 @@ def _finite_where(expr: Expr, cond, holds: bool, var: Symbol, act: Activation) -
         for side in (rel.lhs, rel.rhs):
             b = side.subs(defaults)
             if b.is_number and b.is_finite:
-                bf = float(b)
-                points += [bf, math.nextafter(bf, math.inf), math.nextafter(bf, -math.inf), bf + 1e-9, bf - 1e-9]
+                points += _near(float(b))
+    return all(math.isfinite(v) for v in _on_side(expr, cond, holds, var, act, points))
+
+
+def _near(b: float) -> list[float]:
+    """``b`` and its neighbours: the next floats either side, ``b*(1 + 1e-12)``, ``b -+ 1e-9``,
+    and the other zero when ``b`` is 0."""
+    import math
+
+    near = [b, math.nextafter(b, math.inf), math.nextafter(b, -math.inf), b * (1 + 1e-12), b - 1e-9, b + 1e-9]
+    return near + [-x for x in near if x == 0]
+
+
+def _on_side(expr: Expr, cond, holds: bool, var: Symbol, act: Activation, points) -> list[float]:
+    """The printed ``expr`` (at the default parameters) at those ``points`` where ``cond`` is ``holds``."""
     got = _evaluate(expr, act, points, var, blends=False)
     mask = _evaluate(Where(cond, 1, 0), act, points, var, blends=False)
-    return all(math.isfinite(v) for v, m in zip(got, mask, strict=True) if bool(m) == holds)
+    return [v for v, m in zip(got, mask, strict=True) if bool(m) == holds]
 
 
 def _inline_conditions(repl, reduced):
@@ -859,11 +873,13 @@ def render_module(kernel: Kernel) -> str:
         "import numpy",
     ]
     bodies = []
+    parts_made: dict = {}  # one chunk function per costly branch, shared by the kernels
     for k, suffix in enumerate(SUFFIXES):
         # g and g' from value_and_grad's code (the same bits), g'' on its own
         exprs, keep = ([kernel.orders[0], kernel.orders[1]], [k]) if k < 2 else ([kernel.orders[k]], None)
-        bodies.append(_body(f"_{n}{suffix}", exprs, z, params, act, keep))
-    bodies.append(_body(f"_{n}_value_and_grad", [kernel.orders[0], kernel.orders[1]], z, params, act))
+        bodies.append(_body(f"_{n}{suffix}", exprs, z, params, act, keep, parts_made))
+    bodies.append(_body(f"_{n}_value_and_grad", [kernel.orders[0], kernel.orders[1]], z, params, act,
+                        parts_made=parts_made))
     if kernel.aform is not None:
         bodies.append(_body(f"_{n}_grad_from_output", [kernel.aform], a, params, act))
     text = "\n".join(line for b in bodies for line in b)
