@@ -57,7 +57,8 @@ _MAX_DPS = 1600
 
 
 def grid(size: str = "full") -> np.ndarray:
-    """Test points: [-745, 745] with extra density near 0 and in the tails, +-1e300, subnormals, +-0.
+    """Test points: [-745, 745] with extra density near 0 and in the tails, +-1e300 up to the largest
+    float, subnormals, +-0.
 
     ``size`` is ``"full"`` (the accuracy command, ~3000 points) or ``"test"`` (~400, the test suite).
     The breakpoints of every catalogue entry (default parameters) and their float neighbours are in.
@@ -69,7 +70,7 @@ def grid(size: str = "full") -> np.ndarray:
         np.linspace(-2, 2, 2001 // n),
         np.logspace(-323, np.log10(745), 1500 // n),
         np.logspace(1, np.log10(745), 400 // n),  # tails: where the lesson's and the frameworks' lose
-        np.array([1e300, 5e-324, 1e-310, _TINY, 0.0, 1e-8, 1e-4, 0.6, 0.6000000000000001,
+        np.array([1e300, 1e308, np.finfo(np.float64).max, 5e-324, 1e-310, _TINY, 0.0, 1e-8, 1e-4, 0.6, 0.6000000000000001,
                   0.5999999999999999, 36.7, 709.78, 710.5, 744.4]),
     ]
     pos = np.concatenate(parts)
@@ -84,6 +85,10 @@ def grid(size: str = "full") -> np.ndarray:
     return np.unique(np.concatenate([pts, np.array(bps), jitter]))
 
 
+#: Where float64 rounding gives inf: the largest float plus half its ULP.
+_OVERFLOW = mpmath.mpf(2) ** 1024 - mpmath.mpf(2) ** 970
+
+
 def ulp_error(got: float, want: mpmath.mpf) -> float:
     """|got - want| in ULP of ``want`` (NaN and infinities must match exactly, else inf)."""
     got = float(got)
@@ -91,7 +96,10 @@ def ulp_error(got: float, want: mpmath.mpf) -> float:
         return 0.0 if math.isnan(got) else math.inf
     if mpmath.isinf(want):
         return 0.0 if got == float(want) else math.inf
-    if math.isnan(got) or math.isinf(got):
+    if math.isinf(got):
+        # the float nearest to a value beyond the largest float (by half an ULP and more) is inf
+        return 0.0 if abs(want) >= _OVERFLOW and (got > 0) == (want > 0) else math.inf
+    if math.isnan(got):
         return math.inf
     diff = abs(mpmath.mpf(got) - want)
     if abs(want) < _TINY:

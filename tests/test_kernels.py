@@ -21,7 +21,8 @@ from symderiv.catalogue import all_activations, names
 GRID = accuracy.grid("test")
 KINDS = accuracy.KINDS
 SPECIAL = np.array([-np.inf, -1e300, -1000.0, -745.0, -40.0, -1.0, -1e-310, -0.0, 0.0, 1e-310, 1.0, 40.0,
-                    745.0, 1000.0, 1e300, np.inf, np.nan])
+                    745.0, 1000.0, 1e300, 1e308, np.finfo(np.float64).max, -1e308,
+                    -np.finfo(np.float64).max, np.inf, np.nan])
 LIMITS = np.array([-np.inf, np.inf])
 
 
@@ -172,6 +173,14 @@ def test_ulp_error_counts_subnormal_as_exact():
     assert accuracy.ulp_error(1.0, mpmath.mpf(1)) == 0.0
     assert accuracy.ulp_error(1.0000000000000002, mpmath.mpf(1)) == 1.0
     assert accuracy.ulp_error(math.nan, mpmath.mpf(1)) == math.inf
+
+
+def test_ulp_error_counts_inf_as_exact_beyond_the_largest_float():
+    biggest = np.finfo(np.float64).max
+    assert accuracy.ulp_error(math.inf, mpmath.mpf(biggest) * mpmath.mpf("1.0507")) == 0.0  # selu(max)
+    assert accuracy.ulp_error(math.inf, mpmath.mpf(biggest)) == math.inf  # biggest itself is a float
+    assert accuracy.ulp_error(-math.inf, mpmath.mpf(biggest) * 2) == math.inf
+    assert accuracy.ulp_error(biggest, mpmath.mpf(biggest)) == 0.0
 
 
 # hardswish is z*relu6(z + 3)/6 in PyTorch and JAX alike, which gives -0 below -3; so do we

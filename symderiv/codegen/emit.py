@@ -274,21 +274,27 @@ def _fix_special(act: Activation, pieces, order: int, expr: Expr) -> Expr:
 
     defaults = act.defaults()
     huge = 1.7e308
-    got = _evaluate(expr, act, [huge, -huge])
-    for value, piece, sign in ((got[0], pieces[-1], 1), (got[1], pieces[0], -1)):
+    for piece, sign in ((pieces[-1], 1), (pieces[0], -1)):
+        # evaluated again after the other end's clip: it reorders the products of the printed code
+        value = _evaluate(expr, act, [sign * huge])[0]
         if math.isfinite(value):
             continue
         f = sympy.diff(piece.expr, z, order)
         lim = _limit_at(f, sign * oo)
-        if math.isfinite(value) or (math.isinf(value) and not lim.is_finite):
+        if math.isinf(value) and not lim.is_finite:
             continue
-        # e.g. gelu'' = (z^2 - 2) exp(-z^2/2) is inf * 0 there: evaluate at z clipped to where
-        # the function has reached its (finite) limit
-        bound = _saturation(f.subs(defaults), lim.subs(defaults), sign)
-        if bound is None:
+        if lim.is_finite:
+            # e.g. gelu'' = (z^2 - 2) exp(-z^2/2) is inf * 0 there: evaluate at z clipped to where
+            # the function has reached its (finite) limit
+            bound = _saturation(f.subs(defaults), lim.subs(defaults), sign)
+            clipped = None if bound is None else expr.subs(z, _clip_toward(sign, bound))
+        else:
+            # e.g. mish = z*tanh(softplus(z)) is inf * (inf/inf) there: the factor z grows, the
+            # gate has reached 1; clip inside the functions, each of which has a finite limit
+            clipped = _saturate_functions(expr, sign, defaults)
+        if clipped is None or not math.isfinite(_evaluate(clipped, act, [sign * huge])[0]):
             raise SymderivError(f"{act.name}: order {order} kernel is not finite at {sign * huge}")
-        clip = sympy.Min(z, bound) if sign > 0 else sympy.Max(z, -bound)
-        expr = expr.subs(z, clip)
+        expr = clipped
     got = _evaluate(expr, act, [math.inf, -math.inf])  # NaN: _nan_to_nan below
     for value, piece, point in ((got[0], pieces[-1], oo), (got[1], pieces[0], -oo)):
         lim = _limit_at(sympy.diff(piece.expr, z, order), point)
@@ -298,6 +304,37 @@ def _fix_special(act: Activation, pieces, order: int, expr: Expr) -> Expr:
         if not (value == want or (math.isnan(value) and math.isnan(want))):
             expr = Where(Equal(z, point), lim, expr)
     return _nan_to_nan(act, expr, z)
+
+
+def _clip_toward(sign: int, bound: int) -> Expr:
+    return sympy.Min(z, bound) if sign > 0 else sympy.Max(z, -bound)
+
+
+def _saturate_functions(expr: Expr, sign: int, defaults) -> Expr | None:
+    """``expr`` with z clipped inside its outermost function applications, at a power of two
+    beyond which every one of them equals its (finite) limit at ``sign * oo`` in float64; None
+    when one has no finite limit or does not reach it."""
+    bounds = []
+    for f in _outer_functions(expr):
+        if not f.has(z):
+            continue
+        f = elementary(f).subs(defaults)
+        lim = _limit_at(f, sign * oo)
+        bound = _saturation(f, lim, sign) if lim.is_finite else None
+        if bound is None:
+            return None
+        bounds.append(bound)
+    return _subs_in_functions(expr, z, _clip_toward(sign, max(bounds))) if bounds else None
+
+
+def _outer_functions(expr: Expr) -> list[Expr]:
+    """The outermost function applications in ``expr`` other than Max/Min (which are walked into),
+    as :func:`_subs_in_functions` substitutes in."""
+    if isinstance(expr, sympy.Function) and not isinstance(expr, (sympy.Max, sympy.Min)):
+        return [expr]
+    if expr.is_Atom:
+        return []
+    return [f for x in expr.args for f in _outer_functions(x)]
 
 
 def _point_value(act: Activation, b: Expr, order_at) -> Expr:

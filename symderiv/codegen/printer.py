@@ -195,6 +195,10 @@ class KernelPrinter(SciPyPrinter):
             return _step(self._print(x), int(h0))
         return f"numpy.heaviside({self._print(x)}, {self._print(h0)})"
 
+    def _print_Quotient(self, expr):
+        n, d = expr.args
+        return f"({self._print(n)}/{self.parenthesize(d, sympy.printing.precedence.PRECEDENCE['Mul'])})"
+
     def _print_Erfc(self, expr):
         return f"scipy.special.erfc({self._print(expr.args[0])})"
 
