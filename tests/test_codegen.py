@@ -17,6 +17,7 @@ from symderiv.codegen.rewrites import (
     PRIMITIVES,
     RULES,
     TANHSHRINK_CF_BELOW,
+    VARIANTS,
     TanhShrink,
     elementary,
     tanhshrink_cf,
@@ -67,6 +68,9 @@ def test_primitive_stable_form_and_derivative(prim):
     # (TanhShrink's stable form is a truncated continued fraction below |x| < 3/5: accurate to 2^-60,
     # see below)
     _agree(prim.definition(*args), elementary(prim.stable(*args)), digits=17 if prim is TanhShrink else 60)
+    for variant in VARIANTS:  # and so does every alternative form (the generator may print it instead)
+        if hasattr(prim, f"stable_{variant}"):
+            _agree(prim.definition(*args), elementary(getattr(prim, f"stable_{variant}")(*args)))
     # ... and the derivative used in the primitive algebra is the derivative of the definition
     _agree(sympy.diff(prim.definition(*args), z), elementary(sympy.diff(f, z)))
 

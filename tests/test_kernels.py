@@ -218,3 +218,19 @@ def test_value_and_grad_gives_the_bits_of_the_single_kernels(name):
     v, d = getattr(generated, f"{name}_value_and_grad")(z)
     np.testing.assert_array_equal(v.view(np.int64), _fn(name, "value")(z).view(np.int64))
     np.testing.assert_array_equal(d.view(np.int64), _fn(name, "grad")(z).view(np.int64))
+
+
+@pytest.mark.parametrize("name", ["silu", "gelu_tanh", "sigmoid"])
+def test_a_subnormal_gate_times_a_large_factor(name):
+    # silu(z) = z*sigmoid(z) and gelu_tanh = z*sigmoid(y(z)): where the sigmoid's argument is in
+    # [-745, -709.8] the sigmoid is subnormal but z times it is not (silu(-710) = -3.2e-306); a
+    # form that overflows exp(-x) or (1 + e^-x)^2 there flushes it to 0
+    from scipy.optimize import brentq
+
+    c = 2 * math.sqrt(2 / math.pi)
+    arg = {"silu": lambda t: t, "sigmoid": lambda t: t, "gelu_tanh": lambda t: c * t * (1 + 0.044715 * t * t)}[name]
+    points = [brentq(lambda t, y=y: arg(t) - y, -800, 0) for y in (-705, -709.5, -709.9, -710.5, -711, -712, -720,
+                                                                   -740, -745, -750)]
+    for r in accuracy.measure(name, points=np.array(points), peers=False):
+        if not r.kernel.endswith("grad2"):  # g'' computes exp(-|y|) itself: subnormal there (see README)
+            assert r.over_bound == 0, (r.kernel, r.worst_ulp, r.at, r.cond)

@@ -199,6 +199,10 @@ class KernelPrinter(SciPyPrinter):
         n, d = expr.args
         return f"({self._print(n)}/{self.parenthesize(d, sympy.printing.precedence.PRECEDENCE['Mul'])})"
 
+    def _print_Product(self, expr):
+        x, y = (self.parenthesize(e, sympy.printing.precedence.PRECEDENCE['Mul']) for e in expr.args)
+        return f"({x}*{y})"
+
     def _print_Erfc(self, expr):
         return f"scipy.special.erfc({self._print(expr.args[0])})"
 

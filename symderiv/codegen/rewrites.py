@@ -34,6 +34,7 @@ from ..catalogue import z
 __all__ = [
     "PRIMITIVES",
     "RULES",
+    "VARIANTS",
     "Erfc",
     "Primitive",
     "Quotient",
@@ -82,6 +83,35 @@ def _em(x: Expr) -> Expr:
     return exp(-Abs(x))
 
 
+class Quotient(Primitive):
+    """``Quotient(n, d)``: n/d computed as one value (printed ``(n/d)``), so that a factor outside is
+    applied to the quotient, not to n: mish = z*(n/d), where z*n overflows for large z."""
+
+    nargs = 2
+
+    @classmethod
+    def definition(cls, n, d):
+        return n / d
+
+    @classmethod
+    def stable(cls, n, d):
+        return Quotient(n, d)
+
+
+class Product(Primitive):
+    """``Product(x, y)``: x*y computed as one value (printed ``(x*y)``), before any other factor."""
+
+    nargs = 2
+
+    @classmethod
+    def definition(cls, x, y):
+        return x * y
+
+    @classmethod
+    def stable(cls, x, y):
+        return Product(x, y)
+
+
 class Sigmoid(Primitive):
     """1/(1 + exp(-x)) = max(e, H(x))/(1 + e) with e = exp(-|x|) and H(x) = 1 for x >= 0, else 0.
 
@@ -102,6 +132,15 @@ class Sigmoid(Primitive):
         e = _em(x)
         return Max(e, sympy.Heaviside(x, 1)) / (1 + e)
 
+    @classmethod
+    def stable_halves(cls, x):
+        """G r with F = exp(-x/2), G = 1/F, r = 1/(F + G) (that is e^(x/2)/(2 cosh(x/2))): no select,
+        and :meth:`SigmoidGrad.stable_halves` is r^2. Every term positive, nothing cancels; F = inf
+        (x < -1419) gives 0, G = inf (x > 1419) NaN, which the generator's saturation clip avoids."""
+        f = exp(-x / 2)
+        g = Quotient(1, f)  # not 1/F, which SymPy makes a second exp
+        return Product(g, Quotient(1, f + g))
+
 
 class SigmoidGrad(Primitive):
     """sigmoid(x) sigmoid(-x) = e/(1 + e)^2 with e = exp(-|x|): even, no branch."""
@@ -120,6 +159,14 @@ class SigmoidGrad(Primitive):
     def stable(cls, x):
         e = _em(x)
         return e / (1 + e) ** 2
+
+    @classmethod
+    def stable_halves(cls, x):
+        """r^2, r = 1/(F + G), F = exp(-x/2), G = 1/F: sigmoid'(x) = 1/(4 cosh^2(x/2)). Squared after
+        the division: (F + G)^2 would overflow where sigmoid' is still 4.5e-309 (x = -710), which
+        silu' multiplies by x (3e-306)."""
+        f = exp(-x / 2)
+        return Quotient(1, f + Quotient(1, f)) ** 2
 
 
 class Tanh(Primitive):
@@ -173,21 +220,6 @@ class Softplus(Primitive):
     @classmethod
     def stable(cls, x):
         return Max(x, 0) + log1p(_em(x))
-
-
-class Quotient(Primitive):
-    """``Quotient(n, d)``: n/d computed as one value (printed ``(n/d)``), so that a factor outside is
-    applied to the quotient, not to n: mish = z*(n/d), where z*n overflows for large z."""
-
-    nargs = 2
-
-    @classmethod
-    def definition(cls, n, d):
-        return n / d
-
-    @classmethod
-    def stable(cls, n, d):
-        return Quotient(n, d)
 
 
 def _tanh_softplus_parts(x: Expr) -> tuple[Expr, Expr, Expr]:
@@ -491,13 +523,14 @@ def postprocess(expr: Expr) -> Expr:
     return min((raw, factored), key=lambda e: (sympy.count_ops(e), len(sympy.srepr(e))))
 
 
-def _expand(expr: Expr, how: str) -> Expr:
+def _expand(expr: Expr, how: str, variant: str | None = None) -> Expr:
     def go(e):
         if isinstance(e, Primitive):
             args = [go(a) for a in e.args]
             if how == "stable" and type(e) is Erfc:
                 return Erfc(*args)
-            return getattr(type(e), how)(*args)
+            return getattr(type(e), f"{how}_{variant}" if variant and hasattr(type(e), f"{how}_{variant}")
+                           else how)(*args)
         if not e.args:
             return e
         args = [go(a) for a in e.args]
@@ -517,9 +550,15 @@ def unfuse(expr: Expr) -> Expr:
                         lambda e: type(e).unfused(*e.args))
 
 
-def stable(expr: Expr) -> Expr:
-    """Every primitive replaced by its stable elementary form (what the printer prints)."""
-    return _expand(expr, "stable")
+#: Alternative stable forms (``stable_<variant>`` of a primitive), equally accurate; the generator
+#: keeps, per module, the one its value_and_grad computes with fewer operations.
+VARIANTS: tuple[str, ...] = ("halves",)
+
+
+def stable(expr: Expr, variant: str | None = None) -> Expr:
+    """Every primitive replaced by its stable elementary form (what the printer prints); with
+    ``variant`` (one of :data:`VARIANTS`), by that alternative form where a primitive has one."""
+    return _expand(expr, "stable", variant)
 
 
 def elementary(expr: Expr) -> Expr:
