@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sympy
-from sympy import Expr, Symbol, oo
+from sympy import Abs, Expr, Symbol, oo
 
 from .. import calculus
 from ..catalogue import Activation, a, all_activations, get, z
@@ -437,6 +437,7 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     repl, reduced = _inline_conditions(repl, reduced)
     repl, reduced = _inline_numbers(repl, reduced)
     repl, reduced = _hoist_power_bases(repl, reduced, symbols)
+    repl, reduced = _abs_of_temporaries(repl, reduced)
     keep = range(len(exprs)) if keep is None else keep
     reduced = [reduced[k] for k in keep]
     peeled = [peeled[k] for k in keep]
@@ -893,6 +894,25 @@ def _hoist_power_bases(repl, reduced, symbols):
 
     out = [(sym, e if squares.get(getattr(e, "base", None)) is sym else reuse(e)) for sym, e in out]
     reduced = [reuse(e) for e in reduced]
+    return out, reduced
+
+
+def _abs_of_temporaries(repl, reduced):
+    """``c*Abs(y)`` as ``Abs(t)`` where a temporary ``t = c*y`` with ``c > 0`` exists (SymPy writes
+    |beta z| as beta |z|): softplus's -beta |z| is then one sign-bit OR of beta z (see
+    :mod:`.lower`), not an abs and a multiplication. The same bits: c|y| = |cy| in IEEE arithmetic."""
+    scaled = []
+    out = []
+    for sym, e in repl:
+        for t, c, y in scaled:
+            e = e.subs(c * Abs(y), Abs(t))
+        out.append((sym, e))
+        if e.is_Mul:
+            c, y = e.as_independent(*(e.free_symbols - {s for s in e.free_symbols if s.is_positive}))
+            if c.is_positive and c != 1 and not y.is_number:
+                scaled.append((sym, c, y))
+    for t, c, y in scaled:
+        reduced = [e.subs(c * Abs(y), Abs(t)) for e in reduced]
     return out, reduced
 
 
