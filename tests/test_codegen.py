@@ -14,12 +14,14 @@ import sympy
 from symderiv.catalogue import z
 from symderiv.codegen import emit
 from symderiv.codegen.rewrites import (
+    ERFC_SERIES_BELOW,
     PRIMITIVES,
     RULES,
     TANHSHRINK_CF_BELOW,
     VARIANTS,
     TanhShrink,
     elementary,
+    erfc_series,
     tanhshrink_cf,
 )
 
@@ -83,6 +85,17 @@ def test_tanhshrink_continued_fraction_is_accurate_where_used():
             x = mpmath.mpf(r) * i / 400
             exact = x - mpmath.tanh(x)
             assert abs(cf(x) - exact) <= abs(exact) * mpmath.mpf(2) ** -60
+
+
+def test_erfc_series_is_accurate_where_used():
+    # used where scipy's erfc is below 2^-1000, that is from x = 26.25 on
+    series = _mp(erfc_series(z))
+    with mpmath.workdps(60):
+        start = mpmath.findroot(lambda x: mpmath.erfc(x) - mpmath.mpf(ERFC_SERIES_BELOW), 26)
+        assert 26 < start < 26.5
+        for x in [start - mpmath.mpf("0.01"), 26.64, 27, 30, 38, 100, 1e5]:
+            exact = mpmath.erfc(mpmath.mpf(x))
+            assert abs(series(mpmath.mpf(x)) - exact) <= exact * mpmath.mpf(2) ** -60, x
 
 
 def test_stable_forms_do_not_cancel():

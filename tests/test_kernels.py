@@ -234,3 +234,12 @@ def test_a_subnormal_gate_times_a_large_factor(name):
     for r in accuracy.measure(name, points=np.array(points), peers=False):
         if not r.kernel.endswith("grad2"):  # g'' computes exp(-|y|) itself: subnormal there (see README)
             assert r.over_bound == 0, (r.kernel, r.worst_ulp, r.at, r.cond)
+
+
+def test_gelu_grad_where_scipy_erfc_flushes_to_zero():
+    # scipy.special.erfc(x) is 0 from x = 26.64 on; gelu'(z) = Phi(z) + z phi(z) is still normal
+    # there (z in [-37.73, -37.67]) and Phi is 1/z^2 of it: the kernel uses erfc's asymptotic series
+    # (flushed, the error was 5e12 ULP)
+    points = np.linspace(-37.8, -37.5, 121)
+    for r in accuracy.measure("gelu", points=points, peers=False):
+        assert r.over_bound == 0, (r.kernel, r.worst_ulp, r.at, r.cond)

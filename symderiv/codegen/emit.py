@@ -417,19 +417,22 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
     peeled = [_peel(e, var) for e in exprs]
     if act is not None and len(exprs) > 1:
         peeled = _share_clips(peeled, var, act)
-    exprs = [_distribute_numbers(_step_of_sign(_negations_outside(_hypot_by_sqrt(stable(e, _FORMS.get()), var))))
-             for e, _ in peeled]
+    # a branch inside a stable form (erfc's series in gelu' = Phi + z phi) is lifted to the top,
+    # where a costly one runs only on the entries that take it (_costly_branch)
+    exprs = [_distribute_numbers(_step_of_sign(_negations_outside(_hypot_by_sqrt(
+        sympy.piecewise_fold(stable(e, _FORMS.get())), var)))) for e, _ in peeled]
     parts: list[str] = []
     if act is not None:
         exprs = [_mark_blends(e, var, act) for e in exprs]
         made = {} if parts_made is None else parts_made
         for k, e in enumerate(exprs):
-            split = _costly_branch(e, var, params) if keep is None or k in keep else None
+            # for every result, kept or not: cse must see what value_and_grad's sees
+            split = _costly_branch(e, var, params)
             if split is not None:
                 cond, cheap, costly = split
                 key = (costly, _FORMS.get())
                 if key not in made:
-                    made[key] = f"{name}_part{len(made)}"
+                    made[key] = f"_{act.name}_part{len(made)}"
                     parts += [*_body(made[key], [costly], var, params, act), "", ""]
                 exprs[k] = Patch(cond, cheap, sympy.Symbol(made[key]))
     symbols = sympy.numbered_symbols("_t")
@@ -470,16 +473,17 @@ COSTLY = 10
 
 def _costly_branch(expr: Expr, var: Symbol, params: Sequence[Symbol]):
     """(relation, cheap branch, costly branch) of a result that is a :class:`Select` with one
-    branch of at least :data:`COSTLY` operations, in ``var`` and parameters alone, and the other
-    at most a third of that; else None. The costly branch then runs on the entries that need it
-    only (:class:`Patch`): tanhshrink's 18-operation continued fraction on |z| < 0.6."""
+    branch of at least :data:`COSTLY` operations (more than the other), in ``var`` and parameters
+    alone; else None. The costly branch then runs on the entries that need it only
+    (:class:`Patch`), the other everywhere, as a select would: tanhshrink's 18-operation
+    continued fraction on |z| < 0.6, erfc's series where scipy's erfc flushes to 0 (gelu')."""
     if not isinstance(expr, Select):
         return None
     cond, a_, b_ = expr.args
     cost_a, cost_b = sympy.count_ops(a_), sympy.count_ops(b_)
     cond, cheap, costly, cost, other = (cond, b_, a_, cost_a, cost_b) if cost_a > cost_b else \
         (~cond, a_, b_, cost_b, cost_a)
-    if cost < COSTLY or 3 * other > cost or not costly.free_symbols <= {var, *params}:
+    if cost < COSTLY or other >= cost or not costly.free_symbols <= {var, *params}:
         return None
     if costly.has(Select, Where, Ind, Patch, sympy.Piecewise):
         return None
@@ -955,13 +959,14 @@ def render_module(kernel: Kernel) -> str:
     bodies = []
     parts_made: dict = {}  # one chunk function per costly branch, shared by the kernels
     pair = [kernel.orders[0], kernel.orders[1]]
+    with _forms(kernel.variant):  # first: g and g' name its costly branches as it does
+        vg = _body(f"_{n}_value_and_grad", pair, z, params, act, parts_made=parts_made)
     for k, suffix in enumerate(SUFFIXES):
         # g and g' from value_and_grad's code (the same bits), g'' on its own
         exprs, keep = (pair, [k]) if k < 2 else ([kernel.orders[k]], None)
         with _forms(kernel.variant if k < 2 else None):
             bodies.append(_body(f"_{n}{suffix}", exprs, z, params, act, keep, parts_made))
-    with _forms(kernel.variant):
-        bodies.append(_body(f"_{n}_value_and_grad", pair, z, params, act, parts_made=parts_made))
+    bodies.append(vg)
     if kernel.aform is not None:
         bodies.append(_body(f"_{n}_grad_from_output", [kernel.aform], a, params, act))
     text = "\n".join(line for b in bodies for line in b)

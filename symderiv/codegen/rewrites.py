@@ -380,10 +380,31 @@ class SqPlusGrad(Primitive):
         return 2 * Max(x, 0) / h + c / (h * (h + Abs(x)))
 
 
+#: erfc below which :class:`Erfc` is its asymptotic series (x > 26.25): scipy.special.erfc flushes
+#: to 0 from x = 26.64 (e^-x^2 subnormal), where gelu' = Phi(z) + z phi(z) is still normal and Phi
+#: is 1/z^2 of it.
+ERFC_SERIES_BELOW = sympy.Integer(2) ** -1000
+#: Terms of that series: from x = 26 on, the first omitted one is below 2^-62 of the sum.
+ERFC_SERIES_TERMS = 8
+
+
+def erfc_series(x: Expr, terms: int = ERFC_SERIES_TERMS) -> Expr:
+    """erfc(x) ~ e^(-x^2)/(x sqrt(pi)) sum_(k < terms) (-1)^k (2k - 1)!!/(2x^2)^k, in Horner form.
+
+    >>> erfc_series(z, 3)
+    (1 + (-1 + 3/(2*z**2))/(2*z**2))*exp(-z**2)/(sqrt(pi)*z)
+    """
+    w = sympy.Dummy("w")
+    poly = sum((-1) ** k * sympy.factorial2(2 * k - 1) * w**k for k in range(terms))
+    return exp(-x**2) / (x * sqrt(sympy.pi)) * sympy.horner(poly, w).subs(w, 1 / (2 * x**2))
+
+
 class Erfc(Primitive):
     """erfc(x) = 1 - erf(x), kept unevaluated (SymPy would turn erfc(-x) into 2 - erfc(x), which cancels).
 
-    Printed as ``scipy.special.erfc``.
+    Printed as ``scipy.special.erfc``, and where that is below :data:`ERFC_SERIES_BELOW` as its
+    asymptotic series (:func:`erfc_series`), which gives the subnormal values scipy flushes to 0.
+    The test is on the erfc computed anyway, so it costs one comparison.
     """
 
     nargs = 1
@@ -398,7 +419,7 @@ class Erfc(Primitive):
 
     @classmethod
     def stable(cls, x):
-        return Erfc(x)
+        return Piecewise((erfc_series(x), Erfc(x) < ERFC_SERIES_BELOW), (Erfc(x), True))
 
 
 PRIMITIVES: tuple[type[Primitive], ...] = (Sigmoid, SigmoidGrad, Tanh, Sech2, Softplus, TanhSoftplus,
@@ -527,8 +548,6 @@ def _expand(expr: Expr, how: str, variant: str | None = None) -> Expr:
     def go(e):
         if isinstance(e, Primitive):
             args = [go(a) for a in e.args]
-            if how == "stable" and type(e) is Erfc:
-                return Erfc(*args)
             return getattr(type(e), f"{how}_{variant}" if variant and hasattr(type(e), f"{how}_{variant}")
                            else how)(*args)
         if not e.args:
