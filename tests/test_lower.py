@@ -67,6 +67,16 @@ def test_lowered_code_gives_the_bits_numpy_gives(t0, t1, r0, r1):
     np.testing.assert_array_equal(z, zc)  # the input is never written
 
 
+def test_a_temporary_that_is_a_result_is_computed_into_its_output():
+    # squareplus' = g/h reads g: g goes straight into output 0, read from there, never copied
+    source = "\n".join(lower("f", "z", [], [("_t0", "numpy.exp(z) + 1")], ["_t0", "(_t0)/2 + z"], []))
+    assert "copyto" not in source and "out=_o0" in source, source
+    z = np.linspace(-3, 3, 70001)  # more than one chunk
+    v, d = _run(source, "f", z, 2)
+    np.testing.assert_array_equal(v, np.exp(z) + 1)
+    np.testing.assert_array_equal(d, (np.exp(z) + 1) / 2 + z)
+
+
 def test_lowering_reuses_buffers():
     # 20 chained operations need 1 scratch buffer, not 20 temporaries
     code = "z"

@@ -357,10 +357,10 @@ class SqPlus(Primitive):
 
 
 class SqPlusGrad(Primitive):
-    """1 + x/sqrt(x^2 + c) (c > 0), the derivative of :class:`SqPlus`, as
-    2 max(x, 0)/h + c/(h (h + |x|)), h = hypot(x, sqrt c): for x < 0, 1 + x/h = (h - |x|)/h
-    cancels and equals c/(h (h + |x|)); for x >= 0, 1 + x/h = 2x/h + (h - x)/h. Both terms are
-    positive, and unlike SqPlus(x, c)/h it never overflows (at x = 1e308 it is 2, not inf/h)."""
+    """1 + x/sqrt(x^2 + c) (c > 0), the derivative of :class:`SqPlus`, as SqPlus(x, c)/h with
+    h = hypot(x, sqrt c), SqPlus's stable form halved before dividing: for x < 0, 1 + x/h =
+    (h - |x|)/h cancels and equals c/(h (h + |x|)); for x >= 0, 1 + x/h = (x + h)/h. Every term
+    positive, and halved first it never overflows (at x = 1e308: 1e308/1e308, not inf/h)."""
 
     nargs = 2
 
@@ -376,8 +376,10 @@ class SqPlusGrad(Primitive):
 
     @classmethod
     def stable(cls, x, c):
+        # 2 (SqPlus/2)/h: squareplus = SqPlus/2 is then shared, and squareplus' = squareplus/h,
+        # one division (was 1/h, two products and a sum)
         h = hypot(x, sqrt(c))
-        return 2 * Max(x, 0) / h + c / (h * (h + Abs(x)))
+        return 2 * Quotient(SqPlus.stable(x, c) / 2, h)
 
 
 #: erfc below which :class:`Erfc` is its asymptotic series (x > 26.25): scipy.special.erfc flushes
