@@ -263,7 +263,7 @@ class TanhSoftplus(Primitive):
 class TanhSoftplusGrad(Primitive):
     """d/dx tanh(softplus(x)) = sech^2(softplus x) sigmoid(x) = 4p(p + 1)/(p^2 + 2p + 2)^2, p = e^x.
 
-    With p, n, d as in :class:`TanhSoftplus`: 4 p (p + 1)/d^2, every term positive.
+    With p, n, d as in :class:`TanhSoftplus`: 4 (n - p)/d^2 (n - p = p (p + 1)), every term positive.
     """
 
     nargs = 1
@@ -279,8 +279,10 @@ class TanhSoftplusGrad(Primitive):
 
     @classmethod
     def stable(cls, x):
-        p, _, d = _tanh_softplus_parts(x)
-        return 4 * p * (p + 1) / d**2
+        # p (p + 1) as n - p: one subtraction of the gate's own n, not an addition and a product;
+        # n - p >= n/2, so at most one bit cancels
+        p, n, d = _tanh_softplus_parts(x)
+        return Product(4, n - p) / d**2  # not 4n - 4p, which SymPy would distribute it into
 
     @classmethod
     def unfused(cls, x):
