@@ -1060,6 +1060,7 @@ float64).
 """
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy
@@ -1073,6 +1074,17 @@ THREADED_ABOVE = 1 << 16
 WORKERS = max(1, min(8, os.cpu_count() or 1))
 
 _pool = None
+_local = threading.local()
+
+
+def _workspace():
+    """This thread's :class:`_Workspace` (CHUNK long), kept from call to call: allocating a kernel's
+    scratch anew and touching it costs more than the kernel (measured here, mish on 65536
+    elements: 1.2 ms of page faults for 7 buffers, against 0.25 ms of computing)."""
+    ws = getattr(_local, "ws", None)
+    if ws is None:
+        ws = _local.ws = _Workspace(CHUNK)
+    return ws
 
 
 def _executor():
@@ -1084,7 +1096,12 @@ def _executor():
 
 def _outputs(out, nout, shape, dtype):
     if out is None:
-        return [numpy.empty(shape, dtype) for _ in range(nout)], False
+        # value_and_grad's two outputs as one block: freed together, it is reused by the next
+        # call, where two blocks of up to 16 MiB were returned to the system and faulted in again
+        # (glibc trims a heap top over twice the largest block; measured here, 200000 elements:
+        # 1.7 ms of page faults against 1.1 ms of computing)
+        block = numpy.empty((nout, *shape), dtype)
+        return [block[k, ...] for k in range(nout)], False  # arrays, 0-d ones included
     outs = [out] if nout == 1 else list(out)
     if len(outs) != nout:
         raise ValueError(f"out must be a sequence of {nout} arrays")
@@ -1179,7 +1196,8 @@ class _Workspace:
 
 
 def apply(body, z, out, nout, params):
-    """Run ``body`` over ``z`` chunk by chunk; return one array (or a tuple of ``nout``).
+    """Run ``body`` over ``z`` chunk by chunk; return one array (or a tuple of ``nout``, made as
+    one block when ``out`` is None: see :func:`_outputs`).
 
     ``body(chunk, outputs, workspace, **params)`` writes its results into ``outputs``: straight
     into the output arrays when they are contiguous float64 and do not overlap the input,
@@ -1198,7 +1216,7 @@ def apply(body, z, out, nout, params):
     n = flat.size
 
     def work(lo, hi):
-        ws = _Workspace(min(CHUNK, hi - lo))
+        ws = _workspace()
         with numpy.errstate(all="ignore"):
             for s in range(lo, hi, CHUNK):
                 e = min(s + CHUNK, hi)
