@@ -37,6 +37,7 @@ __all__ = [
     "VARIANTS",
     "Erfc",
     "Primitive",
+    "Product",
     "Quotient",
     "Rule",
     "Sech2",
