@@ -349,8 +349,7 @@ def _saturate_functions(expr: Expr, sign: int, defaults) -> Expr | None:
 
 
 def _outer_functions(expr: Expr) -> list[Expr]:
-    """The outermost function applications in ``expr`` other than Max/Min (which are walked into),
-    as :func:`_subs_in_functions` substitutes in."""
+    """The outermost function applications in ``expr`` other than Max/Min (which are walked into)."""
     if isinstance(expr, sympy.Function) and not isinstance(expr, (sympy.Max, sympy.Min)):
         return [expr]
     if expr.is_Atom:
@@ -527,12 +526,8 @@ def _share_clips(peeled, var: Symbol, act: Activation):
 
 def _subs_in_functions(expr: Expr, var: Symbol, value: Expr) -> Expr:
     """``expr`` with ``var`` replaced by ``value`` inside every outermost function application
-    other than Max/Min (which are walked into)."""
-    if isinstance(expr, sympy.Function) and not isinstance(expr, (sympy.Max, sympy.Min)):
-        return expr.subs(var, value)
-    if expr.is_Atom or not expr.args:
-        return expr
-    return _with_args(expr, [_subs_in_functions(x, var, value) for x in expr.args])
+    other than Max/Min (which are walked into): those of :func:`_outer_functions`."""
+    return expr.xreplace({f: f.subs(var, value) for f in _outer_functions(expr)})
 
 
 def _with_args(expr: Expr, args: list[Expr]) -> Expr:
@@ -1027,10 +1022,12 @@ def _cheapest_forms(act: Activation, pieces, blends: list[Expr], orders: list[Ex
     the blend, as -x/2 is free there (a polynomial's coefficients change sign)."""
     params = [p.symbol for p in act.params]
     best = (None, orders[:2])
+    default = stable(sympy.Tuple(*blends[:2]))
+    variants = [v for v in VARIANTS if stable(sympy.Tuple(*blends[:2]), v) != default]
+    if not variants:  # no primitive here has another form: nothing to price
+        return best
     best_cost = _cost(_body("_probe", best[1], z, params, act, parts_made={}))
-    for variant in VARIANTS:
-        if stable(sympy.Tuple(*blends[:2]), variant) == stable(sympy.Tuple(*blends[:2])):
-            continue  # no primitive here has that form
+    for variant in variants:
         with _forms(variant):
             try:
                 pair = [_fix_special(act, pieces, order, blends[order]) for order in (0, 1)]

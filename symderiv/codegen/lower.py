@@ -219,14 +219,6 @@ class _Lowering:
         return None
 
 
-def _bound(lines: Sequence[str], name: str) -> str | None:
-    """What the last ``name = ...`` line of ``lines`` binds ``name`` to."""
-    for line in reversed(lines):
-        if line.startswith(f"{name} = "):
-            return line[len(name) + 3:]
-    return None
-
-
 def _literal(text: str) -> float | None:
     """The value of a printed literal number (``3``, ``-32.0``), else None."""
     try:
@@ -299,10 +291,12 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
     held: dict[str, str] = {}  # temporary -> the buffer holding it
     # a temporary that is itself a result (squareplus' = g/h reads g) is computed straight into
     # that output, which later steps read: no copy (the outputs are written once each)
-    into = {}
+    temps = {tmp for tmp, _ in assignments}
+    into: dict[str, str] = {}
     for k, node in enumerate(steps[len(assignments):]):
-        if isinstance(node, ast.Name) and node.id not in into and node.id != var:
-            into[node.id] = f"_o{k}"
+        if isinstance(node, ast.Name) and node.id in temps:
+            into.setdefault(node.id, f"_o{k}")
+    in_output: set[str] = set()  # the temporaries that were computed into their output
 
     def retire(i: int) -> None:
         for tmp, buf in list(held.items()):
@@ -311,7 +305,10 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
                 low.free[buf[1]].append(buf)
 
     for i, ((tmp, _), node) in enumerate(zip(assignments, steps[:len(assignments)], strict=True)):
-        got = low.value(node, into.get(tmp)) if low.is_array(node) else low.value(node)
+        dest = into.get(tmp) if low.is_array(node) else None
+        got = low.value(node, dest)
+        if dest is not None and got == dest:
+            in_output.add(tmp)
         if got in held:  # an alias of an earlier temporary: that one lives as long as this one
             last_use[got] = max(last_use.get(got, -1), last_use.get(tmp, -1))
         if got in low.scratch:
@@ -325,7 +322,7 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
     for k, node in enumerate(steps[base:]):
         dest = f"_o{k}"
         got = low.value(node, dest)
-        if isinstance(node, ast.Name) and into.get(node.id) == dest and _bound(low.lines, node.id) == dest:
+        if isinstance(node, ast.Name) and node.id in in_output and into[node.id] == dest:
             got = dest  # computed there already
         if got != dest:
             if not low.is_array(node):  # a scalar (identity's g' = 1)

@@ -113,6 +113,14 @@ class Product(Primitive):
         return Product(x, y)
 
 
+def _halves(x: Expr) -> tuple[Expr, Expr]:
+    """(G, r) for the "halves" forms of :class:`Sigmoid` and :class:`SigmoidGrad`, from one exp:
+    F = exp(-x/2), G = 1/F, r = 1/(F + G)."""
+    f = exp(-x / 2)
+    g = Quotient(1, f)  # not 1/F, which SymPy makes a second exp
+    return g, Quotient(1, f + g)
+
+
 class Sigmoid(Primitive):
     """1/(1 + exp(-x)) = max(e, H(x))/(1 + e) with e = exp(-|x|) and H(x) = 1 for x >= 0, else 0.
 
@@ -138,9 +146,8 @@ class Sigmoid(Primitive):
         """G r with F = exp(-x/2), G = 1/F, r = 1/(F + G) (that is e^(x/2)/(2 cosh(x/2))): no select,
         and :meth:`SigmoidGrad.stable_halves` is r^2. Every term positive, nothing cancels; F = inf
         (x < -1419) gives 0, G = inf (x > 1419) NaN, which the generator's saturation clip avoids."""
-        f = exp(-x / 2)
-        g = Quotient(1, f)  # not 1/F, which SymPy makes a second exp
-        return Product(g, Quotient(1, f + g))
+        g, r = _halves(x)
+        return Product(g, r)
 
 
 class SigmoidGrad(Primitive):
@@ -166,8 +173,8 @@ class SigmoidGrad(Primitive):
         """r^2, r = 1/(F + G), F = exp(-x/2), G = 1/F: sigmoid'(x) = 1/(4 cosh^2(x/2)). Squared after
         the division: (F + G)^2 would overflow where sigmoid' is still 4.5e-309 (x = -710), which
         silu' multiplies by x (3e-306)."""
-        f = exp(-x / 2)
-        return Quotient(1, f + Quotient(1, f)) ** 2
+        _, r = _halves(x)
+        return r**2
 
 
 class Tanh(Primitive):
