@@ -30,10 +30,17 @@ def _fn(name, kind):
     return getattr(generated, name + {"value": "", "grad": "_grad", "grad2": "_grad2"}[kind])
 
 
+def _within_bound(name, points, kinds=KINDS):
+    """Every kernel of ``name`` (of ``kinds``) within its error bound at ``points``; the results."""
+    results = accuracy.measure(name, kinds=kinds, points=points, peers=False)
+    for r in results:
+        assert r.over_bound == 0, (r.kernel, r.worst_ulp, r.at, r.cond)
+    return results
+
+
 @pytest.mark.parametrize("name", names())
 def test_within_the_error_bound_everywhere_on_the_grid(name):
-    for r in accuracy.measure(name, points=GRID, peers=False):
-        assert r.over_bound == 0, (r.kernel, r.worst_ulp, r.at, r.cond)
+    for r in _within_bound(name, GRID):
         if name in accuracy.STRICT and not r.kernel.endswith("grad2"):
             assert r.worst_ulp <= 4, r
 
@@ -231,9 +238,8 @@ def test_a_subnormal_gate_times_a_large_factor(name):
     arg = {"silu": lambda t: t, "sigmoid": lambda t: t, "gelu_tanh": lambda t: c * t * (1 + 0.044715 * t * t)}[name]
     points = [brentq(lambda t, y=y: arg(t) - y, -800, 0) for y in (-705, -709.5, -709.9, -710.5, -711, -712, -720,
                                                                    -740, -745, -750)]
-    for r in accuracy.measure(name, points=np.array(points), peers=False):
-        if not r.kernel.endswith("grad2"):  # g'' computes exp(-|y|) itself: subnormal there (see README)
-            assert r.over_bound == 0, (r.kernel, r.worst_ulp, r.at, r.cond)
+    # not g'', which computes exp(-|y|) itself: subnormal there (see README)
+    _within_bound(name, np.array(points), kinds=("value", "grad"))
 
 
 def test_gelu_grad_where_scipy_erfc_flushes_to_zero():
@@ -241,8 +247,7 @@ def test_gelu_grad_where_scipy_erfc_flushes_to_zero():
     # there (z in [-37.73, -37.67]) and Phi is 1/z^2 of it: the kernel uses erfc's asymptotic series
     # (flushed, the error was 5e12 ULP)
     points = np.linspace(-37.8, -37.5, 121)
-    for r in accuracy.measure("gelu", points=points, peers=False):
-        assert r.over_bound == 0, (r.kernel, r.worst_ulp, r.at, r.cond)
+    _within_bound("gelu", points)
 
 
 def test_scratch_is_kept_between_calls_and_outputs_are_one_block():
