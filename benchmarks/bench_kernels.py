@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import generated
+from symderiv import kernels
 from symderiv.catalogue import names as catalogue_names
 
 
@@ -104,12 +104,12 @@ def main(argv=None) -> int:
             r += f" | {ratio(out, base, args.repeat):6.2f}x"
         print(f"  {label:40} {r}")
 
-    row("sigmoid_grad", lambda: generated.sigmoid_grad(z), lambda: generated.sigmoid_grad(z, out=out1))
+    row("sigmoid_grad", lambda: kernels.sigmoid_grad(z), lambda: kernels.sigmoid_grad(z, out=out1))
     row("lesson sigmoid_derivative", lambda: lesson_sigmoid_derivative(z))
-    row("tanh_grad", lambda: generated.tanh_grad(z), lambda: generated.tanh_grad(z, out=out1))
+    row("tanh_grad", lambda: kernels.tanh_grad(z), lambda: kernels.tanh_grad(z, out=out1))
     row("lesson 1 - np.tanh(z)**2", lambda: lesson_tanh_derivative(z))
     for name in args.names or catalogue_names():
-        vg = getattr(generated, f"{name}_value_and_grad")
+        vg = getattr(kernels, f"{name}_value_and_grad")
         row(f"{name}_value_and_grad", lambda vg=vg: vg(z), lambda vg=vg: vg(z, out=(out1, out2)))
         tfb = torch_forward_backward(name)
         if tfb is not None:

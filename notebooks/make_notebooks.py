@@ -187,14 +187,14 @@ symderiv also *generates* these kernels from the catalogue (`symderiv generate`,
 PyTorch convention at the kinks, no overflow.
 """),
     code("""
-import generated
+from symderiv import kernels
 
 with np.errstate(over="raise"):
-    print("generated leaky_relu_grad:", generated.leaky_relu_grad(z))
-    print("generated relu_grad:      ", generated.relu_grad(z))
-    print("generated sigmoid:        ", generated.sigmoid(np.array([-1000.0, 0.0, 1000.0])))
-assert np.array_equal(generated.leaky_relu_grad(z), leaky_relu_derivative(z))
-assert np.array_equal(generated.relu_grad(z), relu_derivative(z))
+    print("generated leaky_relu_grad:", kernels.leaky_relu_grad(z))
+    print("generated relu_grad:      ", kernels.relu_grad(z))
+    print("generated sigmoid:        ", kernels.sigmoid(np.array([-1000.0, 0.0, 1000.0])))
+assert np.array_equal(kernels.leaky_relu_grad(z), leaky_relu_derivative(z))
+assert np.array_equal(kernels.relu_grad(z), relu_derivative(z))
 """),
     md("""
 ## The tables
@@ -365,7 +365,7 @@ in the last place (ULP) of the exact value, computed at 50 digits — beside sym
 kernels (`generated/`, written by `symderiv generate` from the catalogue with stable rewrites).
 """),
     code("""
-import generated  # the kernels symderiv generates from the catalogue
+from symderiv import kernels  # the kernels symderiv generates from the catalogue
 
 
 def ulp_error(values, exact):
@@ -389,10 +389,10 @@ with mpmath.workdps(50):
     err = {
         "sigmoid' naive a*(1-a)": ulp_error(a * (1 - a), exact_sig),
         "sigmoid' stable e/(1+e)^2, e = exp(-|z|)": ulp_error(e / (1 + e) ** 2, exact_sig),
-        "sigmoid' generated kernel": ulp_error(generated.sigmoid_grad(zs), exact_sig),
+        "sigmoid' generated kernel": ulp_error(kernels.sigmoid_grad(zs), exact_sig),
         "tanh' naive 1 - a**2": ulp_error(1 - t**2, exact_tanh),
         "tanh' stable 4e^2/(1+e^2)^2, e = exp(-|z|)": ulp_error(4 * e**2 / (1 + e**2) ** 2, exact_tanh),
-        "tanh' generated kernel": ulp_error(generated.tanh_grad(zs), exact_tanh),
+        "tanh' generated kernel": ulp_error(kernels.tanh_grad(zs), exact_tanh),
     }
 for k, v in err.items():
     print(f"{k:45s} max {np.max(v):.3g} ULP")

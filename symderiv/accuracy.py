@@ -262,10 +262,10 @@ class Result:
 
 
 def _kernel(name: str, kind: str):
-    import generated
+    from symderiv import kernels
 
     suffix = {"value": "", "grad": "_grad", "grad2": "_grad2"}[kind]
-    return getattr(generated, name + suffix)
+    return getattr(kernels, name + suffix)
 
 
 def measure(name: str, kinds: Sequence[str] = KINDS, points: np.ndarray | None = None,
@@ -305,10 +305,10 @@ def measure(name: str, kinds: Sequence[str] = KINDS, points: np.ndarray | None =
 
 def aform_errors(name: str, points: np.ndarray | None = None) -> Result | None:
     """Worst error of ``NAME_grad_from_output(a)`` against the exact a-form at the same float a."""
-    import generated
+    from symderiv import kernels
 
     act = get(name)
-    fn = getattr(generated, f"{act.name}_grad_from_output", None)
+    fn = getattr(kernels, f"{act.name}_grad_from_output", None)
     if fn is None:
         return None
     from .derivation import derive

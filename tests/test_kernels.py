@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import sympy
 
-import generated
+from symderiv import kernels
 from symderiv import accuracy
 from symderiv.catalogue import all_activations, names
 
@@ -27,7 +27,7 @@ LIMITS = np.array([-np.inf, np.inf])
 
 
 def _fn(name, kind):
-    return getattr(generated, name + {"value": "", "grad": "_grad", "grad2": "_grad2"}[kind])
+    return getattr(kernels, name + {"value": "", "grad": "_grad", "grad2": "_grad2"}[kind])
 
 
 def _within_bound(name, points, kinds=KINDS):
@@ -54,14 +54,14 @@ def test_limits_nan_and_no_floating_point_warnings(name):
             for x, g in zip(LIMITS, _fn(name, kind)(LIMITS), strict=True):
                 want = accuracy.reference(name, kind, float(x))
                 assert accuracy.ulp_error(g, want) <= 16, (kind, x, g, want)
-            v, d = getattr(generated, f"{name}_value_and_grad")(SPECIAL)
+            v, d = getattr(kernels, f"{name}_value_and_grad")(SPECIAL)
             np.testing.assert_allclose(v, _fn(name, "value")(SPECIAL), rtol=1e-15, atol=0)
             np.testing.assert_allclose(d, _fn(name, "grad")(SPECIAL), rtol=1e-15, atol=0)
 
 
 @pytest.mark.parametrize("name", names())
 def test_dtypes_shapes_and_out(name):
-    f = getattr(generated, f"{name}_grad")
+    f = getattr(kernels, f"{name}_grad")
     x64 = np.linspace(-8, 8, 37).reshape(37, 1)
     keep = x64.copy()
     r64 = f(x64)
@@ -80,7 +80,7 @@ def test_dtypes_shapes_and_out(name):
     assert f(x64, out=buf) is buf
     np.testing.assert_array_equal(buf, r64)
     pair = (np.empty_like(x64), np.empty_like(x64))
-    v, d = getattr(generated, f"{name}_value_and_grad")(x64, out=pair)
+    v, d = getattr(kernels, f"{name}_value_and_grad")(x64, out=pair)
     assert v is pair[0] and d is pair[1]
     np.testing.assert_allclose(d, r64, rtol=1e-15, atol=0)  # same formula, maybe another operation order
     big = np.linspace(-30, 30, 200_003)  # several chunks, threaded
@@ -89,9 +89,9 @@ def test_dtypes_shapes_and_out(name):
 
 def test_bad_input():
     with pytest.raises(TypeError):
-        generated.sigmoid(np.array(["a"]))
+        kernels.sigmoid(np.array(["a"]))
     with pytest.raises(ValueError):
-        generated.sigmoid(np.zeros(3), out=np.zeros(4))
+        kernels.sigmoid(np.zeros(3), out=np.zeros(4))
 
 
 # ---- the lesson's bugs, fixed -----------------------------------------------------------------
@@ -99,8 +99,8 @@ def test_bad_input():
 
 def test_sigmoid_at_minus_1000_no_overflow_and_right():
     with np.errstate(all="raise", under="ignore"):
-        v = generated.sigmoid(np.array([-1000.0, -700.0]))
-        d = generated.sigmoid_grad(np.array([-700.0]))
+        v = kernels.sigmoid(np.array([-1000.0, -700.0]))
+        d = kernels.sigmoid_grad(np.array([-700.0]))
     with mpmath.workdps(50):
         assert v[0] == 0.0  # e^-1000 is below the smallest subnormal
         assert v[1] == pytest.approx(float(1 / (1 + mpmath.exp(700))), rel=4e-16)
@@ -115,25 +115,25 @@ def test_integer_input_with_fractional_alpha_is_not_truncated():
     dz = np.ones_like(z)
     dz[z < 0] = 0.01
     assert dz[0] == 0
-    np.testing.assert_array_equal(generated.leaky_relu_grad(z, alpha=0.01), [0.01, 0.01, 0.01, 1.0])
-    np.testing.assert_array_equal(generated.leaky_relu(z, alpha=0.01), [-0.03, -0.01, 0.0, 2.0])
+    np.testing.assert_array_equal(kernels.leaky_relu_grad(z, alpha=0.01), [0.01, 0.01, 0.01, 1.0])
+    np.testing.assert_array_equal(kernels.leaky_relu(z, alpha=0.01), [-0.03, -0.01, 0.0, 2.0])
 
 
 def test_leaky_relu_at_zero_follows_pytorch():
     # the lesson's two forms disagree at 0: ones_like + dz[z<0]=alpha gives 1, np.where(z>0,1,alpha) alpha.
     # PyTorch's autograd (the stated default) gives alpha: leaky_relu_backward uses `x > 0 ? g : g*slope`.
-    assert generated.leaky_relu_grad(0.0, alpha=0.2) == 0.2
-    assert generated.relu_grad(0.0) == 0.0
+    assert kernels.leaky_relu_grad(0.0, alpha=0.2) == 0.2
+    assert kernels.relu_grad(0.0) == 0.0
     torch = pytest.importorskip("torch")
     x = torch.tensor([0.0], dtype=torch.float64, requires_grad=True)
     torch.nn.functional.leaky_relu(x, 0.2).backward()
-    assert x.grad.item() == generated.leaky_relu_grad(0.0, alpha=0.2)
+    assert x.grad.item() == kernels.leaky_relu_grad(0.0, alpha=0.2)
 
 
 def test_tanh_grad_is_exact_where_the_lesson_returns_zero():
     z = np.array([19.0, 25.0, 300.0])
     assert (1 - np.tanh(z) ** 2 == 0).all()
-    got = generated.tanh_grad(z)
+    got = kernels.tanh_grad(z)
     for x, g in zip(z, got, strict=True):
         assert accuracy.ulp_error(g, accuracy.reference("tanh", "grad", float(x))) <= 4
     assert got[0] > 0
@@ -148,12 +148,12 @@ def test_kink_values_match_derive(name):
         want = k.values["torch"]
         if want is None:
             continue
-        got = getattr(generated, f"{name}_grad")(float(k.z))
+        got = getattr(kernels, f"{name}_grad")(float(k.z))
         # exact, up to the rounding of products of float parameters (selu: alpha*scale)
         assert accuracy.ulp_error(got, mpmath.mpf(sympy.Float(want, 40))) <= 2, (name, k.z, got, want)
 
 
-@pytest.mark.parametrize("act", [a for a in all_activations() if hasattr(generated, f"{a.name}_grad_from_output")],
+@pytest.mark.parametrize("act", [a for a in all_activations() if hasattr(kernels, f"{a.name}_grad_from_output")],
                          ids=lambda a: a.name)
 def test_grad_from_output_within_4_ulp_of_the_exact_aform(act):
     r = accuracy.aform_errors(act.name, GRID)
@@ -213,7 +213,7 @@ def test_a_constant_zero_piece_gives_plus_zero(name):
                 continue
             lo, hi = float(piece.lo.subs(defaults)), float(piece.hi.subs(defaults))
             xs = np.array([x for x in points if lo < x < hi])
-            got = getattr(generated, name + suffix)(xs)
+            got = getattr(kernels, name + suffix)(xs)
             assert np.all(got == 0) and not np.signbit(got).any(), (name + suffix, xs, got)
 
 
@@ -222,7 +222,7 @@ def test_value_and_grad_gives_the_bits_of_the_single_kernels(name):
     # g and g' are generated from value_and_grad's own operations: mish(z) == mish_value_and_grad(z)[0]
     # exactly (they differed by 1-2 ULP for mish, silu, gelu_tanh and squareplus' before)
     z = np.concatenate([np.random.default_rng(3).normal(0, 5, 100_000), SPECIAL, GRID[::7]])
-    v, d = getattr(generated, f"{name}_value_and_grad")(z)
+    v, d = getattr(kernels, f"{name}_value_and_grad")(z)
     np.testing.assert_array_equal(v.view(np.int64), _fn(name, "value")(z).view(np.int64))
     np.testing.assert_array_equal(d.view(np.int64), _fn(name, "grad")(z).view(np.int64))
 
@@ -259,7 +259,7 @@ def test_scratch_is_kept_between_calls_and_outputs_are_one_block():
 
     z = np.random.default_rng(1).normal(0, 5, 200_000)
     o1, o2 = np.empty_like(z), np.empty_like(z)
-    vg = generated.tanhshrink_value_and_grad  # a costly branch too (its own scratch)
+    vg = kernels.tanhshrink_value_and_grad  # a costly branch too (its own scratch)
     vg(z, out=(o1, o2))
     tracemalloc.start()
     try:
@@ -275,7 +275,7 @@ def test_scratch_is_kept_between_calls_and_outputs_are_one_block():
     assert v.base is d.base and v.base is not None and v.flags.c_contiguous and d.flags.c_contiguous
     # the kept scratch carries nothing from one call to the next: other kernels, sizes and
     # threads in between change no bit
-    want = {name: getattr(generated, f"{name}_value_and_grad")(z[:70_001].copy()) for name in ("mish", "gelu")}
+    want = {name: getattr(kernels, f"{name}_value_and_grad")(z[:70_001].copy()) for name in ("mish", "gelu")}
     errors = []
 
     def hammer(seed):
@@ -283,8 +283,8 @@ def test_scratch_is_kept_between_calls_and_outputs_are_one_block():
         for _ in range(20):
             name = ("mish", "gelu")[rng.integers(2)]
             n = int(rng.choice([1, 7, 65_536, 70_001]))
-            got = getattr(generated, f"{name}_value_and_grad")(z[:n].copy())
-            generated.tanhshrink(z[: int(rng.integers(1, 130_000))])
+            got = getattr(kernels, f"{name}_value_and_grad")(z[:n].copy())
+            kernels.tanhshrink(z[: int(rng.integers(1, 130_000))])
             for g, w in zip(got, want[name], strict=True):
                 if not np.array_equal(np.atleast_1d(g), w[:n]):
                     errors.append((name, n))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import generated
+from symderiv import kernels
 from symderiv.codegen.emit import _runtime
 from symderiv.codegen.lower import lower
 
@@ -103,11 +103,11 @@ def test_select_is_where_bit_for_bit(values, picks):
 def test_value_and_grad_into_its_own_input(which):
     # out= may be the input array itself (a training loop updating in place): results as if fresh
     z = np.random.default_rng(1).normal(0, 5, 300_000)
-    want = generated.softsign_value_and_grad(z)
+    want = kernels.softsign_value_and_grad(z)
     zz = z.copy()
     other = np.empty_like(z)
     out = (zz, other) if which == 0 else (other, zz)
-    generated.softsign_value_and_grad(zz, out=out)
+    kernels.softsign_value_and_grad(zz, out=out)
     np.testing.assert_array_equal(out[0], want[0])
     np.testing.assert_array_equal(out[1], want[1])
 
@@ -119,10 +119,10 @@ def test_kink_values_and_non_finite_inputs_are_patched_in_every_chunk():
     specials = {0: np.nan, chunk - 1: np.inf, chunk: -np.inf, 2 * chunk + 5: 1.0, 3 * chunk + 16: -1.0}
     for i, v in specials.items():
         z[i] = v
-    g = generated.sparse_sigmoid_grad(z)
+    g = kernels.sparse_sigmoid_grad(z)
     assert np.isnan(g[0]) and g[chunk - 1] == 0 and g[chunk] == 0
     assert g[2 * chunk + 5] == 0.25 and g[3 * chunk + 16] == 0.25  # the catalogue's torch value at ±1
-    v, d = generated.mish_value_and_grad(z)
+    v, d = kernels.mish_value_and_grad(z)
     assert v[chunk - 1] == np.inf and v[chunk] == 0 and d[chunk - 1] == 1 and d[chunk] == 0
 
 
@@ -152,7 +152,7 @@ def test_a_costly_branch_computed_only_where_selected_gives_the_select_bits(sd):
     # about 10%, 60% (computed on the whole chunk, then blended) and 100% of them here
     import importlib
 
-    module = importlib.import_module("generated.tanhshrink")
+    module = importlib.import_module("symderiv.kernels.tanhshrink")
     chunk = RUNTIME["CHUNK"]
     z = np.random.default_rng(2).normal(0, sd, 3 * chunk + 5)
     z[:5] = [np.nan, np.inf, -np.inf, 0.0, -0.0]
@@ -160,7 +160,7 @@ def test_a_costly_branch_computed_only_where_selected_gives_the_select_bits(sd):
     with np.errstate(all="ignore"):
         module._tanhshrink_part0(z, [whole], RUNTIME["_Workspace"](z.size))
         want = np.where(z * z < 0.36, whole, z - np.tanh(z))
-    for got in (generated.tanhshrink(z), generated.tanhshrink_value_and_grad(z)[0]):
+    for got in (kernels.tanhshrink(z), kernels.tanhshrink_value_and_grad(z)[0]):
         assert np.array_equal(np.isnan(got), np.isnan(want))
         np.testing.assert_array_equal(got.view(np.int64)[5:], want.view(np.int64)[5:])
         assert got[1] == np.inf and got[2] == -np.inf and got[3] == 0.0
