@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 import sympy
 
-from symderiv import kernels
-from symderiv import accuracy
+from symderiv import accuracy, kernels
 from symderiv.catalogue import all_activations, names
 
 GRID = accuracy.grid("test")
@@ -295,3 +294,37 @@ def test_scratch_is_kept_between_calls_and_outputs_are_one_block():
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("offset", [1, -1, 3])
+def test_out_overlapping_the_input_with_an_offset_gives_the_right_values(offset):
+    # z = buf[:-1], out = buf[1:] shares memory without being the same array: chunk k would
+    # overwrite inputs of chunk k+1 before they are read; the reference is computed on a copy
+    n = 3 * 65536 + 17  # several chunks, threaded
+    rng = np.random.default_rng(7)
+    for name in ("sigmoid_grad", "mish", "gelu_grad"):
+        buf = rng.normal(0, 5, n + abs(offset))
+        z, out = (buf[:-offset], buf[offset:]) if offset > 0 else (buf[-offset:], buf[:offset])
+        want = getattr(kernels, name)(z.copy())
+        got = getattr(kernels, name)(z, out=out)
+        assert got is out
+        np.testing.assert_array_equal(out, want)
+
+
+def test_in_place_out_is_the_input():
+    z = np.random.default_rng(3).normal(0, 5, 200_001)
+    want = kernels.tanh_grad(z.copy())
+    kernels.tanh_grad(z, out=z)
+    np.testing.assert_array_equal(z, want)
+
+
+def test_a_forked_child_runs_threaded_kernels_after_the_parent_did():
+    # the inherited thread pool has no threads in the child: without the reset it waits forever
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    z = np.linspace(-20, 20, 10**6)
+    want = kernels.sigmoid_grad(z)  # the parent starts its pool
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(kernels.sigmoid_grad, (z,)).get(timeout=60)
+    np.testing.assert_array_equal(got, want)

@@ -1091,6 +1091,18 @@ def _executor():
     return _pool
 
 
+def _after_fork_in_child():
+    """A forked child (multiprocessing's default on Linux, PyTorch DataLoader workers) inherits
+    the parent's pool without its threads: work submitted to it would wait forever. Start over."""
+    global _pool, _local
+    _pool = None
+    _local = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _outputs(out, nout, shape, dtype):
     if out is None:
         # value_and_grad's two outputs as one block: freed together, it is reused by the next
@@ -1192,6 +1204,12 @@ class _Workspace:
         return self._get("o", n, numpy.float64)
 
 
+def _same_elements(a, b):
+    """Whether ``a`` and ``b`` (flat) are the very same elements: computing in place is safe."""
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.strides == b.strides and a.itemsize == b.itemsize and a.size == b.size)
+
+
 def apply(body, z, out, nout, params):
     """Run ``body`` over ``z`` chunk by chunk; return one array (or a tuple of ``nout``, made as
     one block when ``out`` is None: see :func:`_outputs`).
@@ -1207,6 +1225,10 @@ def apply(body, z, out, nout, params):
     outs, given = _outputs(out, nout, x.shape, dtype)
     flat = x.reshape(-1)
     targets = [o.reshape(-1) if o.flags.c_contiguous else numpy.empty(o.size, o.dtype) for o in outs]
+    if any(numpy.shares_memory(t, flat) and not _same_elements(t, flat) for t in targets):
+        # an output overlapping the input with an offset (z = buf[:-1], out = buf[1:]) would
+        # overwrite inputs of later chunks before they are read: read from a copy instead
+        flat = flat.copy()
     direct = (all(t.dtype == numpy.float64 for t in targets)
               and not any(numpy.may_share_memory(t, flat) for t in targets)
               and not (nout == 2 and numpy.may_share_memory(targets[0], targets[1])))
