@@ -121,3 +121,23 @@ def test_bad_input_is_one_line_exit_2(cli, tmp_path, args, text, fragment):
 def test_missing_claims_file(cli, tmp_path):
     r = cli("verify", "--claims", str(tmp_path / "absent.toml"))
     assert r.returncode == 2 and "cannot read claims file" in r.stderr
+
+
+CLAIM = "1 - (1 - alpha)*Max(0, -sign(z))"
+
+
+@pytest.mark.parametrize("params", [("alpha=0.1", "alpha=0.2"), ("alpha=0.1", "negative_slope=0.2"),
+                                    ("alpha=0.1", "alpha=0.1")])
+def test_a_parameter_given_twice_is_refused(cli, params):
+    r = cli("verify", "leaky_relu", CLAIM, *(x for p in params for x in ("--param", p)))
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "given twice" in r.stderr
+
+
+@pytest.mark.parametrize("table, code", [("{alpha = 0.1, negative_slope = 0.2}", 2),
+                                         ("{negative_slope = 0.2}", 0)])
+def test_a_name_and_its_alias_in_a_claims_file(cli, tmp_path, table, code):
+    path = _write(tmp_path, f'[[claim]]\nactivation = "leaky_relu"\nderivative = "{CLAIM}"\nparams = {table}\n')
+    r = cli("verify", "--claims", path)
+    assert r.returncode == code, r.stderr
+    assert ("given twice" in r.stderr) == (code == 2)

@@ -97,6 +97,27 @@ def _params(claim: dict, where: str) -> dict:
     return out
 
 
+def _once_each(activation: str, params: dict, where: str) -> dict:
+    """``params`` with no parameter of ``activation`` given twice under a name and an alias
+    (``alpha`` and ``negative_slope``): which value would count is nobody's guess."""
+    from ..catalogue import get
+
+    try:
+        act = get(activation)
+    except SymderivError:
+        return params  # an unknown activation is reported where the claim is checked
+    seen: dict[str, str] = {}
+    for key in params:
+        try:
+            name = act.param(key).name
+        except SymderivError:
+            continue  # an unknown name is reported, with the valid ones, where it is used
+        if name in seen:
+            raise SymderivError(f"{where}: parameter {name} given twice (as {seen[name]!r} and {key!r})")
+        seen[name] = key
+    return params
+
+
 def claims_from_file(path: str) -> list[dict]:
     """The ``[[claim]]`` tables of a TOML file, checked: each ``{"kind", ...}``."""
     data, text = _load_toml(path)
@@ -117,7 +138,8 @@ def claims_from_file(path: str) -> list[dict]:
             if "lhs" in c or "rhs" in c:
                 raise ClaimsFileError(f"{where}: give activation + derivative or lhs + rhs, not both")
             out.append({"kind": "derivative", "activation": _text(c, "activation", where),
-                        "derivative": _text(c, "derivative", where), "params": _params(c, where),
+                        "derivative": _text(c, "derivative", where),
+                        "params": _once_each(_text(c, "activation", where), _params(c, where), where),
                         "where": where})
         elif "lhs" in c and "rhs" in c:
             out.append({"kind": "identity", "lhs": _text(c, "lhs", where),
@@ -189,9 +211,12 @@ def run(args) -> int:
             key, sep, value = item.partition("=")
             if not sep or not key.strip() or not value.strip():
                 raise SymderivError(f"--param expects K=V, got {item!r}")
-            params[key.strip()] = value.strip()
+            key = key.strip()
+            if key in params:
+                raise SymderivError(f"--param {key} given twice")
+            params[key] = value.strip()
         claims = [{"kind": "derivative", "activation": args.name, "derivative": args.claim,
-                   "params": params}]
+                   "params": _once_each(args.name, params, "--param")}]
     import time
 
     from ..prove import Verdict
