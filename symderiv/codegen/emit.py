@@ -1225,12 +1225,14 @@ def apply(body, z, out, nout, params):
     outs, given = _outputs(out, nout, x.shape, dtype)
     flat = x.reshape(-1)
     targets = [o.reshape(-1) if o.flags.c_contiguous else numpy.empty(o.size, o.dtype) for o in outs]
-    if any(numpy.shares_memory(t, flat) and not _same_elements(t, flat) for t in targets):
+    shared = [numpy.may_share_memory(t, flat) for t in targets]  # bounds only: cheap, usually False
+    if any(s and not _same_elements(t, flat) and numpy.shares_memory(t, flat) for s, t in zip(shared, targets)):
         # an output overlapping the input with an offset (z = buf[:-1], out = buf[1:]) would
         # overwrite inputs of later chunks before they are read: read from a copy instead
         flat = flat.copy()
+        shared = [False] * len(targets)
     direct = (all(t.dtype == numpy.float64 for t in targets)
-              and not any(numpy.may_share_memory(t, flat) for t in targets)
+              and not any(shared)
               and not (nout == 2 and numpy.may_share_memory(targets[0], targets[1])))
     n = flat.size
 
