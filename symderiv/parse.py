@@ -2,9 +2,12 @@
 
 SymPy's ``sympify``/``parse_expr`` call ``eval``; this module never does. It
 parses with Python's :mod:`ast` and walks the tree with an allow-list: numbers,
-known names, ``+ - * / ** ^``, unary signs, and calls of listed functions with
-positional arguments. Anything else (attributes, subscripts, lambdas,
-comprehensions, strings, keywords, comparisons, …) is refused with a message
+known names, ``+ - * / ** ^``, unary signs, calls of listed functions with
+positional arguments, and conditions: comparisons (chained ones too), ``and``/
+``or``/``not`` and ``& | ~`` between conditions, ``Piecewise((value, condition),
+...)``, ``Eq``/``Ne``, ``Heaviside`` and Python's ``x if c else y`` — everything
+symderiv itself prints reads back. Anything else (attributes, subscripts,
+lambdas, comprehensions, strings, keywords, …) is refused with a message
 naming the offending part. Sizes are bounded before SymPy sees anything:
 the text's length, the number of nodes, the digits of a literal, and every
 exponent whose base and power are both numbers.
@@ -18,7 +21,7 @@ exponent whose base and power are both numbers.
 >>> parse_expr_safe("__import__('os')", {"z": z})
 Traceback (most recent call last):
 ...
-symderiv.errors.ParseError: function '__import__' is not allowed (allowed: Abs, Max, Min, ...)
+symderiv.errors.ParseError: function '__import__' is not allowed (allowed: Abs, Heaviside, Max, ...)
 """
 
 from __future__ import annotations
@@ -28,14 +31,15 @@ import math
 import unicodedata
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import mpmath
 import sympy
 from sympy import Expr, Integer, Rational, Symbol
 
-from .errors import InputTooLarge, ParseError, closest
+from .errors import InputTooLarge, ParseError, SymderivError, closest
 
-__all__ = ["FUNCTIONS", "LIMITS", "check_constant", "parse_expr_safe", "parse_number"]
+__all__ = ["FUNCTIONS", "LIMITS", "Parsed", "check_constant", "parse_claim", "parse_expr_safe", "parse_number"]
 
 #: Bounds checked before any SymPy work (see the README's "Safety" section).
 LIMITS = {
@@ -47,6 +51,10 @@ LIMITS = {
     "power": 64,  # |p| in expr**p when expr contains a symbol (also after SymPy combines powers)
     "kinks": 8,  # Abs, sign, Max/Min arguments and kinked activations: breakpoints multiply
 }
+
+def _heaviside(x: Expr, h0: Expr = sympy.S.Half) -> Expr:
+    return sympy.Heaviside(x, h0)
+
 
 def _max(*args: Expr) -> Expr:
     return sympy.Max(*args)
@@ -75,6 +83,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Expr], int, int]] = {
     "Abs": (sympy.Abs, 1, 1),
     "abs": (sympy.Abs, 1, 1),
     "sign": (sympy.sign, 1, 1),
+    "Heaviside": (_heaviside, 1, 2),
     "Max": (_max, 2, 8),
     "max": (_max, 2, 8),
     "Min": (_min, 2, 8),
@@ -87,7 +96,18 @@ _CONSTANTS: dict[str, Expr] = {"pi": sympy.pi, "E": sympy.E}
 _RESERVED = {"I", "oo", "zoo", "nan", "inf", "infinity", "Infinity", "NaN", "j"}
 
 #: Functions whose breakpoints multiply when combined (see ``LIMITS["kinks"]``).
-_KINKED = {"Abs", "abs", "sign", "Max", "max", "Min", "min"}
+_KINKED = {"Abs", "abs", "sign", "Max", "max", "Min", "min", "Heaviside"}
+
+#: Functions of conditions: name → (SymPy callable, min args, max args).
+_LOGIC: dict[str, tuple[Callable[..., object], int, int]] = {
+    "Eq": (sympy.Eq, 2, 2), "Ne": (sympy.Ne, 2, 2), "And": (sympy.And, 2, 8),
+    "Or": (sympy.Or, 2, 8), "Not": (sympy.Not, 1, 1),
+}
+
+_COMPARE: dict[type, Callable[[Expr, Expr], object]] = {
+    ast.Lt: sympy.Lt, ast.LtE: sympy.Le, ast.Gt: sympy.Gt, ast.GtE: sympy.Ge,
+    ast.Eq: sympy.Eq, ast.NotEq: sympy.Ne,
+}
 
 _BINOPS: dict[type, Callable[[Expr, Expr], Expr]] = {
     ast.Add: lambda x, y: x + y,
@@ -104,7 +124,7 @@ _OPERATORS = {
 _NODE_NAMES = {
     ast.Attribute: "attribute access", ast.Subscript: "subscript", ast.Lambda: "lambda",
     ast.ListComp: "comprehension", ast.SetComp: "comprehension", ast.DictComp: "comprehension",
-    ast.GeneratorExp: "comprehension", ast.Compare: "comparison", ast.BoolOp: "boolean operator",
+    ast.GeneratorExp: "comprehension", ast.Compare: "condition", ast.BoolOp: "condition",
     ast.IfExp: "conditional expression", ast.List: "list", ast.Tuple: "tuple", ast.Dict: "dict",
     ast.Set: "set", ast.Starred: "starred argument", ast.NamedExpr: "assignment expression",
     ast.JoinedStr: "f-string", ast.FormattedValue: "f-string", ast.BinOp: "expression",
@@ -185,6 +205,49 @@ def parse_expr_safe(
     ...
     symderiv.errors.InputTooLarge: call 'exp(exp(100))' is too large (limit 10**1000)
     """
+    return _parse(text, symbols, functions, free_symbols)[0]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """An expression with what SymPy's automatic simplification would lose.
+
+    Attributes:
+        expr: the SymPy expression (as :func:`parse_expr_safe` returns it).
+        conditions: where the text as written is defined, one ``(kind, f)`` per division,
+            ``log``, ``sqrt`` and fractional power the user wrote: ``("nonzero", f)``,
+            ``("positive", f)`` or ``("nonnegative", f)``. ``z/z`` becomes ``1`` in
+            ``expr`` but keeps ``("nonzero", z)`` here.
+        kinks: ``(f, k)`` for each catalogue activation called: its kinks lie where
+            ``f - k = 0`` (``f`` the argument, ``k`` one of the activation's kinks).
+    """
+
+    expr: Expr
+    conditions: tuple[tuple[str, Expr], ...] = ()
+    kinks: tuple[Expr, ...] = ()
+
+
+def parse_claim(
+    text: str,
+    symbols: Mapping[str, Symbol],
+    *,
+    functions: Mapping[str, Callable[..., Expr]] | None = None,
+) -> Parsed:
+    """Like :func:`parse_expr_safe`, also returning where the text is defined.
+
+    >>> from sympy import Symbol
+    >>> z = Symbol("z", real=True)
+    >>> p = parse_claim("z/z + Piecewise((1, z > 0), (0, True))", {"z": z})
+    >>> p.expr, p.conditions
+    (Piecewise((1, z > 0), (0, True)) + 1, (('nonzero', z),))
+    >>> parse_claim("1 if 0 < z < 1 else 0", {"z": z}).expr
+    Piecewise((1, (z > 0) & (z < 1)), (0, True))
+    """
+    expr, walker = _parse(text, symbols, functions, False)
+    return Parsed(expr, tuple(dict.fromkeys(walker.conditions)), tuple(dict.fromkeys(walker.kink_args)))
+
+
+def _parse(text, symbols, functions, free_symbols):
     if not isinstance(text, str):
         raise ParseError(f"expression must be text, got {type(text).__name__}")
     if len(text) > LIMITS["length"]:
@@ -223,6 +286,8 @@ def parse_expr_safe(
         raise InputTooLarge(f"constant in {_short(source)!r} {exc}") from None
     except RecursionError:
         raise InputTooLarge("expression nested too deeply") from None
+    if isinstance(result, sympy.logic.boolalg.Boolean) and not isinstance(result, Expr):
+        raise ParseError(f"a condition, not an expression: {_short(source)!r}")
     if not isinstance(result, Expr):
         raise ParseError(f"not an expression: {_short(source)!r}")
     if result.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
@@ -230,7 +295,8 @@ def parse_expr_safe(
     if result.has(sympy.I):
         raise ParseError(f"expression is not real: {_short(source)!r}")
     _check_powers(result, source)
-    return result
+    return result, walker
+
 
 
 def check_constant(value: Expr, what: str = "number") -> Expr:
@@ -364,6 +430,27 @@ class _Walker:
         self.free = free
         self.kinks = 0
         self.memo: dict = {}
+        self.conditions: list[tuple[str, Expr]] = []
+        self.kink_args: list[Expr] = []
+
+    def need(self, kind: str, f: Expr) -> None:
+        """Record where the text as written is defined (``f`` nonzero, positive, nonnegative)."""
+        if isinstance(f, Expr) and f.free_symbols:
+            self.conditions.append((kind, f))
+
+    def expr(self, node: ast.AST) -> Expr:
+        """A visited operand that must be a number, not a condition."""
+        value = self.visit(node)
+        if not isinstance(value, Expr):
+            raise ParseError(f"{_describe(node, self.text)} is a condition, used as a number")
+        return value
+
+    def condition(self, node: ast.AST):
+        """A visited operand that must be a condition."""
+        value = self.visit(node)
+        if not isinstance(value, sympy.logic.boolalg.Boolean) or isinstance(value, Symbol):
+            raise ParseError(f"{_describe(node, self.text)} is not a condition")
+        return value
 
     def visit(self, node: ast.AST) -> Expr:
         method = getattr(self, "visit_" + type(node).__name__, None)
@@ -398,7 +485,9 @@ class _Walker:
 
     def visit_Constant(self, node: ast.Constant) -> Expr:
         value = node.value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool):
+            return sympy.true if value else sympy.false
+        if not isinstance(value, (int, float)):
             raise ParseError(f"{_describe(node, self.text)} is not allowed: only numbers")
         literal = ast.get_source_segment(self.text, node) or repr(value)
         literal = literal.replace("_", "")
@@ -435,10 +524,46 @@ class _Walker:
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> Expr:
         if isinstance(node.op, ast.USub):
-            return -self.visit(node.operand)
+            return -self.expr(node.operand)
         if isinstance(node.op, ast.UAdd):
-            return self.visit(node.operand)
+            return self.expr(node.operand)
+        if isinstance(node.op, (ast.Not, ast.Invert)):
+            return sympy.Not(self.condition(node.operand))
         return self._refuse_operator(node)
+
+    def visit_Compare(self, node: ast.Compare):
+        """``x < y``, and chained ``x < y <= w`` as ``(x < y) & (y <= w)``."""
+        values = [self.expr(node.left), *(self.expr(c) for c in node.comparators)]
+        parts = []
+        for op, lhs, rhs in zip(node.ops, values, values[1:], strict=False):
+            rel = _COMPARE.get(type(op))
+            if rel is None:
+                raise ParseError(f"comparison {type(op).__name__} in {_describe(node, self.text)} is not allowed")
+            parts.append(rel(lhs, rhs))
+        return sympy.And(*parts)
+
+    def visit_BoolOp(self, node: ast.BoolOp):
+        args = [self.condition(v) for v in node.values]
+        return sympy.And(*args) if isinstance(node.op, ast.And) else sympy.Or(*args)
+
+    def visit_IfExp(self, node: ast.IfExp) -> Expr:
+        """``x if c else y`` is ``Piecewise((x, c), (y, True))``."""
+        cond = self.condition(node.test)
+        return sympy.Piecewise((self.expr(node.body), cond), (self.expr(node.orelse), True))
+
+    def _piecewise(self, node: ast.Call) -> Expr:
+        pairs = []
+        for arg in node.args:
+            if not isinstance(arg, ast.Tuple) or len(arg.elts) != 2:
+                raise ParseError(f"Piecewise takes (value, condition) pairs, got {_describe(arg, self.text)}")
+            pairs.append((self.expr(arg.elts[0]), self.condition(arg.elts[1])))
+        if not pairs:
+            raise ParseError("Piecewise needs at least one (value, condition) pair")
+        self._count_kinks(max(1, len(pairs) - 1), node)
+        try:
+            return sympy.Piecewise(*pairs)
+        except (TypeError, ValueError) as exc:
+            raise ParseError(f"bad Piecewise {_describe(node, self.text)}: {exc}") from None
 
     def _refuse_operator(self, node: ast.AST) -> Expr:
         op = _OPERATORS.get(type(getattr(node, "op", None)), "?")
@@ -447,10 +572,15 @@ class _Walker:
     def visit_BinOp(self, node: ast.BinOp) -> Expr:
         if isinstance(node.op, (ast.Pow, ast.BitXor)):
             return self._power(node)
+        if isinstance(node.op, (ast.BitAnd, ast.BitOr)):  # SymPy prints (z > 0) & (z < 1)
+            left, right = self.condition(node.left), self.condition(node.right)
+            return sympy.And(left, right) if isinstance(node.op, ast.BitAnd) else sympy.Or(left, right)
         op = _BINOPS.get(type(node.op))
         if op is None:
             return self._refuse_operator(node)
-        left, right = self.visit(node.left), self.visit(node.right)
+        left, right = self.expr(node.left), self.expr(node.right)
+        if isinstance(node.op, ast.Div):
+            self.need("nonzero", right)
         if not left.free_symbols and not right.free_symbols:
             # both bounded already: check the would-be value before SymPy multiplies big integers
             try:
@@ -470,8 +600,15 @@ class _Walker:
         return op(left, right)
 
     def _power(self, node: ast.BinOp) -> Expr:
-        base = self.visit(node.left)
-        power = self.visit(node.right)
+        base = self.expr(node.left)
+        power = self.expr(node.right)
+        if base.free_symbols:
+            if not (power.is_number and power.is_Integer and power >= 0):
+                negative = power.is_number and power < 0
+                if not power.is_Integer:
+                    self.need("positive" if negative or power.free_symbols else "nonnegative", base)
+                elif negative:
+                    self.need("nonzero", base)
         if not power.free_symbols:
             p = _numeric(power, self.memo)
             if base.free_symbols and abs(p) > LIMITS["power"]:
@@ -495,17 +632,32 @@ class _Walker:
         name = node.func.id
         if node.keywords:
             raise ParseError(f"keyword arguments are not allowed in {_describe(node, self.text)}")
+        if name == "Piecewise":
+            return self._piecewise(node)
+        if name == "Symbol":  # symderiv prints Symbol('beta') where the bare name clashes in SymPy
+            arg = node.args[0] if len(node.args) == 1 else None
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value in self.symbols:
+                return self.symbols[arg.value]
+            raise ParseError(f"{_describe(node, self.text)}: Symbol('name') takes a known name")
+        if name in _LOGIC:
+            func, lo, hi = _LOGIC[name]
+            if not lo <= len(node.args) <= hi:
+                raise ParseError(f"{name}() takes {lo} to {hi} arguments, got {len(node.args)}")
+            if name in ("Eq", "Ne"):
+                return func(*(self.expr(arg) for arg in node.args))
+            return func(*(self.condition(arg) for arg in node.args))
         if name not in FUNCTIONS and name not in self.functions:
-            allowed = sorted({*FUNCTIONS, *self.functions})
+            allowed = sorted({*FUNCTIONS, *self.functions, "Piecewise"})
             hint = closest(name, allowed) or " (allowed: " + ", ".join(allowed[:3]) + ", ...)"
             raise ParseError(f"function {_short(name, 30)!r} is not allowed{hint}")
-        args = [self.visit(arg) for arg in node.args]
+        args = [self.expr(arg) for arg in node.args]
         if name in self.functions:
             if len(args) != 1:
                 raise ParseError(f"{name}() takes exactly one argument, got {len(args)}")
             func = self.functions[name]
             if _has_kinks(func):
                 self._count_kinks(1, node)
+                self._record_kinks(func, args[0])
             return func(args[0])
         func, lo, hi = FUNCTIONS[name]
         if not lo <= len(args) <= hi:
@@ -513,6 +665,12 @@ class _Walker:
             raise ParseError(f"{name}() takes {want} arguments, got {len(args)}")
         if name in _KINKED:
             self._count_kinks(max(1, len(args) - 1), node)
+        if name in ("log", "ln"):
+            self.need("positive", args[0])
+        elif name == "sqrt":
+            self.need("nonnegative", args[0])
+        elif name == "Heaviside" and len(args) == 2 and args[1].free_symbols:
+            raise ParseError("Heaviside(x, h0): h0 must be a number")
         if name in _EXPONENTIAL and not args[0].free_symbols:
             x = _numeric(args[0], self.memo)
             if abs(x) > LIMITS["exponent"] * _LN10:
@@ -528,6 +686,17 @@ class _Walker:
                 f"too many kinks (Abs, sign, Max, Min, piecewise activations) at "
                 f"{_describe(node, self.text)} (limit {LIMITS['kinks']})"
             )
+
+
+    def _record_kinks(self, func: object, arg: Expr) -> None:
+        """The zeros of ``arg - k`` for each kink ``k`` of a called activation are its kinks."""
+        from .calculus import breakpoints
+
+        try:
+            points = breakpoints(func.expr)  # type: ignore[attr-defined]
+        except SymderivError:
+            return
+        self.kink_args.extend(arg - k for k in points)
 
 
 def _has_kinks(func: object) -> bool:

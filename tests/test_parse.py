@@ -31,8 +31,12 @@ def test_allowed():
     ("y + z", "unknown name 'y'"),
     ("exp(z, z)", "takes 1"),
     ("exp(x=z)", "keyword"),
-    ("z if z else 0", "conditional"),
-    ("z < 1", "comparison"),
+    ("z if z else 0", "is not a condition"),
+    ("z < 1", "a condition, not an expression"),
+    ("(z > 0) + 1", "is a condition, used as a number"),
+    ("Piecewise(1, z > 0)", "pairs"),
+    ("Symbol('os')", "known name"),
+    ("Heaviside(z, z)", "h0 must be a number"),
 ])
 def test_refused(text, fragment):
     with pytest.raises(ParseError, match=fragment):

@@ -1,0 +1,266 @@
+"""Certified evaluation: a SymPy expression at an exact point, as an Arb ball.
+
+:func:`evaluate` computes an expression in ``z`` and parameters at exact rational
+values with python-flint's ``arb`` (midpoint–radius interval arithmetic): the true
+value is guaranteed to lie in the returned ball. It is the only numeric evidence
+:mod:`symderiv.prove` accepts for a counterexample — a difference whose ball
+excludes 0 is nonzero, whatever rounding happened on the way.
+
+Conditions (``Piecewise``, ``sign``, ``Heaviside``, relations) are decided only
+when the ball decides them; a division by a ball that contains 0, or a condition
+the ball straddles, raises :class:`Uncertain` (retry at a higher precision). A
+point where the expression is certainly undefined — a division by an exact 0, the
+log of a number certainly ≤ 0, no ``Piecewise`` branch true — raises
+:class:`Undefined`.
+
+>>> from sympy import Rational, exp
+>>> from symderiv.catalogue import z
+>>> d = evaluate(exp(-z) + Rational(1, 10**50) - exp(-z), {z: Rational(1, 2)}, 256)
+>>> d > 0
+True
+>>> evaluate(1 / z, {z: 0}, 64)
+Traceback (most recent call last):
+...
+symderiv.ball.Undefined: division by zero
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sympy
+from flint import arb, ctx, fmpq
+from sympy import Expr, Symbol
+
+__all__ = ["Uncertain", "Undefined", "Unsupported", "evaluate", "radius_text", "text"]
+
+
+class Uncertain(Exception):
+    """The ball is too wide to decide a condition or a division: raise the precision."""
+
+
+class Undefined(Exception):
+    """The expression is certainly undefined at the point (division by zero, log of x ≤ 0, …)."""
+
+
+class Unsupported(Exception):
+    """A function this module cannot evaluate with balls."""
+
+
+def _decide_sign(x: arb) -> int:
+    """-1, 0 or 1 when the ball decides it, else :class:`Uncertain`."""
+    if x > 0:
+        return 1
+    if x < 0:
+        return -1
+    if x.is_exact() and x.is_zero():
+        return 0
+    raise Uncertain("a condition is too close to call")
+
+
+def _log(x: arb) -> arb:
+    if x > 0:
+        return x.log()
+    if x <= 0:
+        raise Undefined("log of a number <= 0")
+    raise Uncertain("log of a ball containing 0")
+
+
+def _sqrt(x: arb) -> arb:
+    if x >= 0:
+        return x.sqrt() if not x.is_zero() else arb(0)
+    if x < 0:
+        raise Undefined("square root of a negative number")
+    raise Uncertain("square root of a ball containing 0")
+
+
+def _log1p(x: arb) -> arb:
+    if x > -1:
+        return x.log1p()
+    if x <= -1:
+        raise Undefined("log1p of a number <= -1")
+    raise Uncertain("log1p near -1")
+
+
+def _inverse(x: arb) -> arb:
+    if x.is_exact() and x.is_zero():
+        raise Undefined("division by zero")
+    if x.contains(0):
+        raise Uncertain("division by a ball containing 0")
+    return 1 / x
+
+
+_UNARY = {
+    sympy.exp: arb.exp,
+    sympy.log: _log,
+    sympy.tanh: arb.tanh,
+    sympy.sinh: arb.sinh,
+    sympy.cosh: arb.cosh,
+    sympy.sin: arb.sin,
+    sympy.cos: arb.cos,
+    sympy.atan: arb.atan,
+    sympy.asinh: arb.asinh,
+    sympy.erf: arb.erf,
+    sympy.erfc: arb.erfc,
+    sympy.Abs: abs,
+}
+
+
+_CFUNCTIONS = {"log1p": _log1p, "expm1": arb.expm1}
+
+
+def evaluate(expr: Expr, values: Mapping[Symbol, Expr], prec: int) -> arb:
+    """``expr`` at ``values`` (exact SymPy numbers for its free symbols) as a ball, ``prec`` bits.
+
+    Raises:
+        Undefined: certainly undefined at the point.
+        Uncertain: the precision does not decide a condition or a division.
+        Unsupported: a function without a ball implementation.
+    """
+    old = ctx.prec
+    ctx.prec = prec
+    try:
+        return _Evaluator(values).value(expr)
+    finally:
+        ctx.prec = old
+
+
+class _Evaluator:
+    def __init__(self, values: Mapping[Symbol, Expr]) -> None:
+        self.values = values
+        self.memo: dict[Expr, arb] = {}
+
+    def value(self, e: Expr) -> arb:
+        got = self.memo.get(e)
+        if got is None:
+            got = self._value(e)
+            if got.is_nan():
+                raise Uncertain("not a finite ball")
+            self.memo[e] = got
+        return got
+
+    def _value(self, e: Expr) -> arb:
+        if e.is_Rational:
+            return arb(fmpq(int(e.p), int(e.q)))
+        if isinstance(e, Symbol):
+            if e not in self.values:
+                raise Unsupported(f"no value for {e}")
+            return self.value(sympy.sympify(self.values[e]))
+        if e is sympy.pi:
+            return arb.pi()
+        if e is sympy.E:
+            return arb.const_e()
+        if e.is_Float:
+            return self.value(sympy.Rational(e))
+        if e.is_Add:
+            total = arb(0)
+            for t in e.args:
+                total += self.value(t)
+            return total
+        if e.is_Mul:
+            total = arb(1)
+            for t in e.args:
+                total *= self.value(t)
+            return total
+        if e.is_Pow:
+            return self._power(e.base, e.exp)
+        if isinstance(e, sympy.Piecewise):
+            for value, cond in e.args:
+                if self.truth(cond):
+                    return self.value(value)
+            raise Undefined("no branch of a Piecewise applies")
+        if isinstance(e, sympy.sign):
+            return arb(_decide_sign(self.value(e.args[0])))
+        if isinstance(e, sympy.Heaviside):
+            s = _decide_sign(self.value(e.args[0]))
+            if s == 0:
+                h0 = e.args[1] if len(e.args) > 1 else sympy.S.Half
+                if h0 is sympy.nan:
+                    raise Undefined("Heaviside(0) undefined")
+                return self.value(h0)
+            return arb(1 if s > 0 else 0)
+        if isinstance(e, (sympy.Max, sympy.Min)):
+            vals = [self.value(t) for t in e.args]
+            out = vals[0]
+            for v in vals[1:]:
+                out = out.max(v) if isinstance(e, sympy.Max) else out.min(v)
+            return out
+        if isinstance(e, sympy.Function):
+            func = _UNARY.get(e.func)
+            if func is None:
+                func = _CFUNCTIONS.get(type(e).__name__)
+            if func is not None and len(e.args) == 1:
+                return func(self.value(e.args[0]))
+            sqrt = e.func is sympy.sqrt
+            if sqrt:
+                return _sqrt(self.value(e.args[0]))
+        raise Unsupported(f"no ball evaluation for {type(e).__name__}")
+
+    def _power(self, base: Expr, exp: Expr) -> arb:
+        b = self.value(base)
+        if exp.is_Integer:
+            n = int(exp)
+            if n < 0:
+                return _inverse(b) ** (-n)
+            return b**n
+        if exp.is_Rational and exp.q == 2:
+            root = _sqrt(b)
+            return root ** int(exp.p) if exp.p > 0 else _inverse(root) ** int(-exp.p)
+        if base is sympy.E:
+            return self.value(exp).exp()
+        e = self.value(exp)
+        if b > 0:
+            return (e * b.log()).exp()
+        if b.is_exact() and b.is_zero():
+            if e > 0:
+                return arb(0)
+            if e <= 0:
+                raise Undefined("0 to a power <= 0")
+            raise Uncertain("0 to a power near 0")
+        if b < 0:
+            if exp.is_Rational and exp.q % 2 == 1:  # real odd root: SymPy takes the principal (complex) one
+                raise Undefined("a negative number to a fractional power is not real")
+            raise Undefined("a negative number to a non-integer power is not real")
+        raise Uncertain("a power of a ball containing 0")
+
+    def truth(self, cond) -> bool:
+        if cond is sympy.true:
+            return True
+        if cond is sympy.false:
+            return False
+        if isinstance(cond, sympy.core.relational.Relational):
+            s = _decide_sign(self.value(cond.lhs - cond.rhs))
+            return {
+                sympy.StrictGreaterThan: s > 0,
+                sympy.GreaterThan: s >= 0,
+                sympy.StrictLessThan: s < 0,
+                sympy.LessThan: s <= 0,
+                sympy.Eq: s == 0,
+                sympy.Ne: s != 0,
+            }[type(cond)]
+        if isinstance(cond, sympy.And):
+            return all(self.truth(c) for c in cond.args)
+        if isinstance(cond, sympy.Or):
+            return any(self.truth(c) for c in cond.args)
+        if isinstance(cond, sympy.Not):
+            return not self.truth(cond.args[0])
+        if isinstance(cond, sympy.ITE):
+            c, x, y = cond.args
+            return self.truth(x) if self.truth(c) else self.truth(y)
+        raise Unsupported(f"cannot decide {type(cond).__name__}")
+
+
+def text(x: arb, digits: int) -> str:
+    """The midpoint of ``x`` to ``digits`` significant digits (no radius)."""
+    if x.is_exact() and x.is_zero():
+        return "0"
+    return x.str(digits, radius=False)
+
+
+def radius_text(x: arb) -> str:
+    """``"mid ± rad"`` with 3 significant digits each, e.g. ``"5.08e-435 ± 4.1e-450"``."""
+    if x.is_exact():
+        return x.str(17, radius=False) if not x.is_zero() else "0"
+    mid = arb(x.mid()).str(3, radius=False)
+    rad = arb(x.rad()).str(2, radius=False)
+    return f"{mid} ± {rad}"
