@@ -214,10 +214,11 @@ class Parsed:
 
     Attributes:
         expr: the SymPy expression (as :func:`parse_expr_safe` returns it).
-        conditions: where the text as written is defined, one ``(kind, f)`` per division,
-            ``log``, ``sqrt`` and fractional power the user wrote: ``("nonzero", f)``,
-            ``("positive", f)`` or ``("nonnegative", f)``. ``z/z`` becomes ``1`` in
-            ``expr`` but keeps ``("nonzero", z)`` here.
+        conditions: where the text as written is defined, one ``(kind, f, where)`` per
+            division, ``log``, ``sqrt`` and fractional power the user wrote: ``f`` must be
+            ``"nonzero"``, ``"positive"`` or ``"nonnegative"`` wherever the condition
+            ``where`` of the enclosing ``Piecewise`` branches holds (``True`` outside any).
+            ``z/z`` becomes ``1`` in ``expr`` but keeps ``("nonzero", z, True)`` here.
         kinks: ``(f, k)`` for each catalogue activation called: its kinks lie where
             ``f - k = 0`` (``f`` the argument, ``k`` one of the activation's kinks).
     """
@@ -239,7 +240,7 @@ def parse_claim(
     >>> z = Symbol("z", real=True)
     >>> p = parse_claim("z/z + Piecewise((1, z > 0), (0, True))", {"z": z})
     >>> p.expr, p.conditions
-    (Piecewise((1, z > 0), (0, True)) + 1, (('nonzero', z),))
+    (Piecewise((1, z > 0), (0, True)) + 1, (('nonzero', z, True),))
     >>> parse_claim("1 if 0 < z < 1 else 0", {"z": z}).expr
     Piecewise((1, (z > 0) & (z < 1)), (0, True))
     """
@@ -430,13 +431,23 @@ class _Walker:
         self.free = free
         self.kinks = 0
         self.memo: dict = {}
-        self.conditions: list[tuple[str, Expr]] = []
+        self.conditions: list[tuple[str, Expr, object]] = []
         self.kink_args: list[Expr] = []
+        self.branch: list = []  # conditions of the Piecewise branches being read
 
     def need(self, kind: str, f: Expr) -> None:
-        """Record where the text as written is defined (``f`` nonzero, positive, nonnegative)."""
+        """Record where the text as written is defined: ``f`` nonzero, positive or nonnegative
+        wherever the enclosing branches' conditions hold."""
         if isinstance(f, Expr) and f.free_symbols:
-            self.conditions.append((kind, f))
+            self.conditions.append((kind, f, sympy.And(*self.branch)))
+
+    def under(self, cond, node: ast.AST) -> Expr:
+        """``node`` read as the value of a branch taken where ``cond`` holds."""
+        self.branch.append(cond)
+        try:
+            return self.expr(node)
+        finally:
+            self.branch.pop()
 
     def expr(self, node: ast.AST) -> Expr:
         """A visited operand that must be a number, not a condition."""
@@ -549,14 +560,18 @@ class _Walker:
     def visit_IfExp(self, node: ast.IfExp) -> Expr:
         """``x if c else y`` is ``Piecewise((x, c), (y, True))``."""
         cond = self.condition(node.test)
-        return sympy.Piecewise((self.expr(node.body), cond), (self.expr(node.orelse), True))
+        return sympy.Piecewise((self.under(cond, node.body), cond), (self.under(sympy.Not(cond), node.orelse), True))
 
     def _piecewise(self, node: ast.Call) -> Expr:
         pairs = []
+        earlier: list = []
         for arg in node.args:
             if not isinstance(arg, ast.Tuple) or len(arg.elts) != 2:
                 raise ParseError(f"Piecewise takes (value, condition) pairs, got {_describe(arg, self.text)}")
-            pairs.append((self.expr(arg.elts[0]), self.condition(arg.elts[1])))
+            cond = self.condition(arg.elts[1])
+            taken = sympy.And(cond, *(sympy.Not(c) for c in earlier))
+            pairs.append((self.under(taken, arg.elts[0]), cond))
+            earlier.append(cond)
         if not pairs:
             raise ParseError("Piecewise needs at least one (value, condition) pair")
         self._count_kinks(max(1, len(pairs) - 1), node)

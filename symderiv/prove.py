@@ -1,40 +1,49 @@
-"""The proof engine: is ``lhs(z) = rhs(z)`` for every real z off the breakpoints?
+"""The proof engine: is ``lhs(z) = rhs(z)`` at every real z but the excluded points?
 
-Every equality symderiv claims is asked here, and the answer is one of three:
+Every equality symderiv claims is asked here (:mod:`symderiv.claims` asks it for
+``g'(z) = CLAIM``; the teaching checks ask it for each step), and the answer is
+one of three.
 
-* ``proved`` — a *symbolic* proof: both sides are rewritten as ``Piecewise``
-  (:func:`symderiv.calculus.to_piecewise`), the real line is cut at every
-  breakpoint of either side (and at any extra ``breakpoints`` given), and on
-  each open interval the difference of the two formulas simplifies to exactly
-  0 under the symbols' assumptions (when a plain ``simplify`` does not
-  suffice, the interval itself is carried into the assumptions by writing
-  ``z = lo + t``, ``z = hi - t`` or ``z = lo + (hi - lo) t/(1 + t)`` with
-  ``t > 0``). The proof is then confirmed numerically with mpmath; a numeric
-  disagreement turns it into a refutation. Nothing numeric alone ever proves.
-* ``refuted`` — a counterexample: a point z off the breakpoints (and parameter
-  values, when the claim needed them) where the two sides differ by more than
-  ``10**-40 * (1 + |lhs| + |rhs|)``, the difference evaluated at 50 and at
-  100 digits and agreeing, then re-evaluated by SymPy's adaptive ``evalf`` at
-  40 digits for the report. A difference as small as ``10**-30`` is found.
-* ``undecided`` — neither: the symbolic step could not reach 0 (or ran out of
-  time) and no counterexample was found. Numeric agreement is reported in
-  ``method`` but is not a proof.
+**What is claimed.** The two sides are equal at every real ``z`` except the
+*excluded* points (the ``breakpoints`` argument: the kinks of the activations
+involved), for every admissible value of each parameter left symbolic. A side
+that is undefined at a point — a division by zero, the log of a number ≤ 0, the
+square root of a negative number, no ``Piecewise`` branch applying, written
+anywhere in the text even where SymPy would cancel it (pass the parser's
+:class:`~symderiv.parse.Parsed` conditions as ``lhs_domain``/``rhs_domain``) —
+does not equal a defined one there; two undefined sides agree. The sides' own
+breakpoints (``sign(z - 1)``, ``Piecewise`` conditions, ``Heaviside``) and
+removable singularities are *not* excluded: they are checked exactly.
+
+* ``proved`` — a *symbolic* proof, every part exact: both sides are rewritten as
+  ``Piecewise`` (:func:`symderiv.calculus.to_piecewise`), the real line is cut at
+  every breakpoint, and on each open interval the difference of the two formulas
+  simplifies to exactly 0 under the symbols' assumptions (the interval itself is
+  carried into the assumptions by writing ``z = lo + t``, ``z = hi - t`` or
+  ``z = lo + (hi - lo) t/(1 + t)`` with ``t > 0`` when plain simplification does
+  not suffice). Where each side is defined is located exactly (``solveset``), and
+  at every breakpoint and singular point that is not excluded both sides are
+  evaluated exactly and found equal. ``method`` lists the pieces, the rewrites
+  and the exact checks. Numbers never prove.
+* ``refuted`` — a *certified* counterexample: a point where Arb ball arithmetic
+  (:mod:`symderiv.ball`, python-flint) proves the difference nonzero, the
+  precision raised from 128 to 8192 bits until the ball excludes 0, or where one
+  side is exactly undefined and the other is not. The report carries the
+  certified difference (``"5.08e-435 ± 4.1e-450"``) and both sides with enough
+  digits to see it; a point where the ball cannot exclude 0 is never reported.
+  The search covers every interval between breakpoints, points next to each
+  breakpoint, the tails (±50, ±700, ±10^5, ±10^300), and several admissible
+  values of each parameter (its default, small, large).
+* ``undecided`` — neither: no symbolic proof within the budget and no certified
+  counterexample. Numeric agreement is reported in ``method`` but is not a proof.
 
 Parameters (any free symbol other than ``z``) stay symbolic with their
-assumptions, and a claim must hold for all their admissible values: every
-condition of a piece is decided for all of them (by the sign of each factor,
-with the interval carried into the assumptions), and the counterexample search
-tries several values per parameter (the catalogue's default, small, large).
-The *domain* breakpoints (the ``breakpoints`` argument: an activation's kinks)
-keep their order, which is part of the function's definition; when SymPy cannot
-prove that order from the assumptions (``min_val < max_val`` for ``hardtanh``)
-the verdict lists it in ``assumptions``. A proof that would need an order of the
-claim's *own* breakpoints (threshold's ``value <= threshold``) is not a proof
-for all parameter values: such a claim is ``undecided`` at best. Floats are
-taken at their exact binary value (``0.1`` is not ``1/10``).
-
-A claim that holds off the kinks but gives another value *at* a kink than the
-chosen convention keeps its verdict; :func:`verify_claim` adds a ``kink_note``.
+assumptions. Excluded breakpoints keep their order, which is part of the
+function's definition; when SymPy cannot prove that order from the assumptions
+(``min_val < max_val`` for ``hardtanh``) the verdict lists it in ``assumptions``.
+A proof that would need an order of the claim's *own* breakpoints is not a proof
+for all parameter values: such a claim is ``undecided`` at best. Floats are taken
+at their exact binary value (``0.1`` is not ``1/10``).
 
 >>> from sympy import exp, tanh
 >>> from symderiv.catalogue import z
@@ -44,10 +53,8 @@ chosen convention keeps its verdict; :func:`verify_claim` adds a ``kink_note``.
 >>> v = prove_identity(tanh(z).diff(z), 1 - tanh(z))
 >>> v.status, v.counterexample["z"]
 ('refuted', '0.5')
->>> verify_claim("tanh", "1 - a**2").status
-'proved'
->>> verify_claim("relu", "Max(0, sign(z))").kink_note is None
-True
+>>> prove_identity(s * (1 - s) * z / z, s.diff(z), lhs_domain=[("nonzero", z, True)]).counterexample["z"]
+'0'
 """
 
 from __future__ import annotations
@@ -59,35 +66,24 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import mpmath
 import sympy
 from sympy import Expr, Piecewise, Rational, S, Symbol, oo
 
-from . import calculus
+from . import ball, calculus
 from .budget import time_limit
-from .catalogue import Activation, a, all_activations, get, z
-from .errors import (
-    BadParameterValue,
-    BudgetExceeded,
-    ParseError,
-    SymderivError,
-    UnknownConvention,
-    closest,
-)
-from .errors import UnknownParameter as UnknownParameterError
+from .catalogue import a, all_activations, z
+from .errors import BudgetExceeded, SymderivError
 from .printing import to_text
 
-__all__ = ["STATUSES", "Verdict", "identity_symbols", "prove_identity", "verify_claim", "verify_identity"]
+__all__ = ["STATUSES", "Verdict", "prove_identity"]
 
 #: The three verdicts.
 STATUSES = ("proved", "refuted", "undecided")
 
-#: Working precisions (decimal digits) of the numeric search; a counterexample must agree at both.
-_DPS = (50, 100)
-#: A difference counts when larger than this times (1 + |lhs| + |rhs|).
-_MARGIN = mpmath.mpf(10) ** -40
-#: Digits printed in a counterexample.
-_REPORT_DIGITS = 40
+#: Precisions (bits) of the certified search: every point at the first two, a few at the rest.
+_PRECS = (128, 512, 2048, 8192)
+#: How many points are retried at each of the high precisions.
+_HIGH_POINTS = (None, None, 16, 4)
 #: simplify is tried only on expressions up to this many operations (it can run for minutes).
 _MAX_OPS = 400
 
@@ -99,8 +95,10 @@ class Verdict:
     Attributes:
         status: ``"proved"``, ``"refuted"`` or ``"undecided"``.
         method: how the verdict was reached, one line.
-        counterexample: when refuted, ``{"z", "lhs", "rhs", <param>: value...}`` as decimal
-            strings (mpmath, 40 digits); else None.
+        counterexample: when refuted, ``{"z", "lhs", "rhs", "difference", <param>: value...}``
+            as strings: the point (exact decimals), each side with enough digits to see the
+            difference (or ``"undefined (...)"``), and the certified difference as
+            ``"mid ± radius"``; else None.
         kink_note: a claim that holds off the kinks but takes another value at a kink than
             the convention: the kink and both values. None otherwise.
         assumptions: conditions on the parameters the proof relies on (the breakpoint order).
@@ -444,40 +442,59 @@ def _reparam(bps: list[Expr]) -> dict[Symbol, Expr] | None:
 # the symbolic step
 
 
-def _is_zero(d: Expr, deadline: float | None) -> bool:
-    """True only when SymPy reduces ``d`` to exactly 0 (False means: not shown)."""
+def _exp_is_one(e: Expr) -> Expr:
+    """0 when exp(e) simplifies to 1; sound because e is real where both sides are defined."""
+    w = sympy.simplify(sympy.powsimp(sympy.expand(sympy.exp(sympy.expand_log(e, force=False)))))
+    return S.Zero if w == 1 else e
+
+
+def _real_inverses(e: Expr) -> Expr:
+    """asinh(sinh(u)) = u and atan(tan(u))-free forms for real u."""
+    return sympy.simplify(e.replace(lambda x: isinstance(x, sympy.asinh) and isinstance(x.args[0], sympy.sinh),
+                                    lambda x: x.args[0].args[0]))
+
+
+#: The rewrites tried, in order, to reduce a difference to 0 (name, function).
+_REWRITES = (
+    ("expand", sympy.expand),
+    ("cancel", lambda e: sympy.cancel(sympy.together(e))),
+    ("simplify", sympy.simplify),
+    ("exp form", lambda e: sympy.simplify(e.rewrite(sympy.exp))),
+    ("exp form with powers combined",
+     lambda e: sympy.simplify(sympy.powsimp(sympy.expand(e.rewrite(sympy.exp)), force=False))),
+    # numerically safer spellings (log1p, expm1, ...) back to elementary functions
+    ("log1p/expm1 as log/exp", lambda e: sympy.simplify(e.rewrite(sympy.log).rewrite(sympy.exp))),
+    ("erfc = 1 - erf", lambda e: sympy.simplify(sympy.expand(e.rewrite(sympy.erf)))),
+    ("exp of the difference is 1", _exp_is_one),
+    ("asinh(sinh(u)) = u", _real_inverses),
+)
+
+
+def _is_zero(d: Expr, deadline: float | None) -> str | None:
+    """The name of the rewrite that reduces ``d`` to exactly 0, or None (not shown)."""
     if d == 0:
-        return True
+        return "identical"
     if not d.has(z) and d.is_number:
-        return False
-    candidates = [
-        lambda e: sympy.expand(e),
-        lambda e: sympy.cancel(sympy.together(e)),
-        lambda e: sympy.simplify(e),
-        lambda e: sympy.simplify(e.rewrite(sympy.exp)),
-        lambda e: sympy.simplify(sympy.powsimp(sympy.expand(e.rewrite(sympy.exp)), force=False)),
-        # numerically safer spellings (log1p, expm1, ...) back to elementary functions
-        lambda e: sympy.simplify(e.rewrite(sympy.log).rewrite(sympy.exp)),
-    ]
-    for step in candidates:
+        return None
+    for name, step in _REWRITES:
         _check_time(deadline)
         if sympy.count_ops(d) > _MAX_OPS:
-            return False
+            return None
         try:
             if step(d) == 0:
-                return True
-        except (TypeError, ValueError, NotImplementedError, RecursionError, ZeroDivisionError):
+                return name
+        except (TypeError, ValueError, NotImplementedError, RecursionError, ZeroDivisionError, AttributeError):
             continue
-    return False
+    return None
 
 
-def _is_zero_on(d: Expr, lo: Expr, hi: Expr, deadline: float | None) -> bool:
-    """``d == 0`` on (lo, hi), trying the interval as an assumption when plain simplify fails."""
-    if _is_zero(d, deadline):
-        return True
-    if lo == -oo and hi == oo:
-        return False
-    return _is_zero(d.subs(_where(lo, hi, {})), deadline)
+def _is_zero_on(d: Expr, lo: Expr, hi: Expr, deadline: float | None) -> str | None:
+    """How ``d == 0`` on (lo, hi) was shown, trying the interval as an assumption; None: not shown."""
+    how = _is_zero(d, deadline)
+    if how or (lo == -oo and hi == oo):
+        return how
+    how = _is_zero(d.subs(_where(lo, hi, {})), deadline)
+    return how and f"{how}, z written as a point of the interval"
 
 
 def _check_time(deadline: float | None) -> None:
@@ -486,104 +503,429 @@ def _check_time(deadline: float | None) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# the numeric step
+# where each side is defined
+
+_KIND_TEXT = {
+    "nonzero": "division by zero",
+    "positive": "log or power of a number <= 0",
+    "nonnegative": "square root of a negative number",
+}
 
 
-def _lambdify(expr: Expr, args: list[Symbol]):
-    # lambdify prints the SymPy tree (built by the safe parser or by us), never user text
-    return sympy.lambdify(args, expr, modules="mpmath")
-
-
-def _mp(v: Expr) -> mpmath.mpf:
-    """An exact SymPy number as an mpmath number at the working precision."""
-    if v.is_Rational:
-        return mpmath.mpf(v.p) / v.q
-    return mpmath.mpf(str(sympy.N(v, mpmath.mp.dps + 10)))
-
-
-def _eval(f, args) -> mpmath.mpc | mpmath.mpf | None:
-    try:
-        v = f(*args)
-    except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-        return None
-    if isinstance(v, (int, float)):
-        v = mpmath.mpf(v)
-    return v
-
-
-def _finite(v) -> bool:
-    return v is not None and mpmath.isfinite(v)
-
-
-def _point_differs(fl, fr, zval: Rational, pvals: list[Expr]) -> bool | None:
-    """True: a difference above the margin at both precisions; False: agree; None: no value."""
-    results = []
-    for dps in _DPS:
-        with mpmath.workdps(dps):
-            args = [_mp(zval), *(_mp(v) for v in pvals)]
-            lv, rv = _eval(fl, args), _eval(fr, args)
-            if not (_finite(lv) and _finite(rv)):
-                return None
-            d = lv - rv
-            results.append((abs(d), abs(lv) + abs(rv)))
-    (d1, s1), (d2, s2) = results
-    if d2 <= _MARGIN * (1 + s2):
-        return False
-    if d1 > _MARGIN * (1 + s1) and abs(d1 - d2) <= mpmath.mpf(10) ** -10 * d2:
-        return True
-    return None
-
-
-def _search_points(lo: float | None, hi: float | None, rng: random.Random, n_random: int) -> list[Rational]:
-    """Typical and adversarial points strictly inside (lo, hi), as short exact decimals."""
-    if lo is None and hi is None:
-        base = [0.5, -0.5, 0.0, 1.0, -1.0, 2.0, -2.0, 3.3, -3.3, 10.0, -10.0, 0.001, -0.001,
-                30.0, -30.0]
-        xs = base + [round(rng.uniform(-8, 8), 3) for _ in range(n_random)]
-    elif lo is None:
-        xs = [hi - d for d in (0.5, 1.0, 2.0, 0.001, 3.3, 10.0, 30.0, 1e-6)]
-        xs += [round(hi - rng.expovariate(0.3), 3) for _ in range(n_random)]
-    elif hi is None:
-        xs = [lo + d for d in (0.5, 1.0, 2.0, 0.001, 3.3, 10.0, 30.0, 1e-6)]
-        xs += [round(lo + rng.expovariate(0.3), 3) for _ in range(n_random)]
-    else:
-        w = hi - lo
-        xs = [lo + w * f for f in (0.5, 0.25, 0.75, 0.1, 0.9, 1e-3, 1 - 1e-3)]
-        xs += [lo + w * rng.uniform(0.001, 0.999) for _ in range(n_random)]
-    digits = 9
-    if lo is not None and hi is not None and hi > lo:  # a narrow interval needs more decimals
-        digits = max(9, 4 - math.floor(math.log10(hi - lo)))
-    out = []
-    for x in xs:
-        r = Rational(repr(round(x, digits)))
-        if (lo is None or r > Rational(repr(lo))) and (hi is None or r < Rational(repr(hi))) and r not in out:
-            out.append(r)
+def _tree_conditions(expr: Expr, where=sympy.true) -> list[tuple[str, Expr, object]]:
+    """Where the SymPy tree itself is defined: denominators, log and power arguments, each
+    with the condition of the ``Piecewise`` branch it sits in."""
+    out: list[tuple[str, Expr, object]] = []
+    if isinstance(expr, Piecewise):
+        earlier: list = []
+        for value, cond in expr.args:
+            out += _tree_conditions(value, sympy.And(where, cond, *(sympy.Not(c) for c in earlier)))
+            for rel in cond.atoms(sympy.core.relational.Relational):
+                out += _tree_conditions(rel.lhs - rel.rhs, sympy.And(where, *(sympy.Not(c) for c in earlier)))
+            earlier.append(cond)
+        return out
+    if isinstance(expr, sympy.Pow) and expr.base is not sympy.E:
+        e, b = expr.exp, expr.base
+        if b.free_symbols or e.free_symbols:
+            if e.is_Integer:
+                if e.is_negative:
+                    out.append(("nonzero", b, where))
+            elif e.is_Rational and e.q == 2 and e.is_positive:
+                out.append(("nonnegative", b, where))
+            else:
+                out.append(("positive", b, where))
+    elif isinstance(expr, sympy.log):
+        out.append(("positive", expr.args[0], where))
+    for arg in expr.args:
+        if isinstance(arg, Expr):
+            out += _tree_conditions(arg, where)
     return out
 
 
-def _report(lhs: Expr, rhs: Expr, zval: Rational, pvals: Mapping[Symbol, Expr]) -> dict[str, str]:
-    vals = {z: zval, **pvals}
+def _holds(kind: str, f: Expr) -> bool:
+    """True when the assumptions alone show the condition for every z and parameter."""
+    test = {"nonzero": lambda: f.is_zero is False, "positive": lambda: f.is_positive,
+            "nonnegative": lambda: f.is_nonnegative}[kind]
+    try:
+        return bool(test())
+    except (TypeError, ValueError, RecursionError):
+        return False
 
-    def num(e: Expr) -> str:
-        v = e.subs(vals).evalf(_REPORT_DIGITS)
-        return to_text(v)
 
-    out = {"z": _decimal(zval), "lhs": num(lhs), "rhs": num(rhs)}
-    for s, v in sorted(pvals.items(), key=lambda kv: kv[0].name):
-        out[s.name] = _decimal(v)
+def _bad_points(kind: str, f: Expr, where=sympy.true) -> list[Expr]:
+    """Exact points to check for where ``kind`` fails for ``f`` (within ``where``): its zeros,
+    or the boundary (and one inner point) of where it fails; raises when SymPy cannot locate them."""
+    if _holds(kind, f) or where is sympy.false:
+        return []
+    if z not in f.free_symbols and where is sympy.true:
+        return [S.Zero]  # the condition is on the parameters: any point shows it
+    rel = {"nonzero": sympy.Eq(f, 0), "positive": f <= 0, "nonnegative": f < 0}[kind]
+    found = sympy.solveset(rel, z, S.Reals) if z in f.free_symbols else S.Reals
+    if where is not sympy.true and found is not S.EmptySet:
+        if where.free_symbols - {z}:
+            raise SymderivError(f"cannot locate where {to_text(f)} is {kind} for all parameter values")
+        found = sympy.Intersection(found, where.as_set())
+    if found is S.EmptySet:
+        return []
+    if isinstance(found, sympy.FiniteSet):
+        return [p for p in found if p.is_real is not False]
+    if isinstance(found, sympy.ConditionSet) or found.has(sympy.ImageSet):
+        raise SymderivError(f"cannot locate where {to_text(f)} is {'nonzero' if kind == 'nonzero' else kind}")
+    points: list[Expr] = []
+    for piece in (found.args if isinstance(found, sympy.Union) else (found,)):
+        if isinstance(piece, sympy.FiniteSet):
+            points += list(piece)
+        elif isinstance(piece, sympy.Interval):
+            lo, hi = piece.start, piece.end
+            ends = [p for p in (lo, hi) if p.is_finite]
+            points += ends
+            if lo.is_finite and hi.is_finite:
+                points.append((lo + hi) / 2)
+            elif lo.is_finite:
+                points.append(lo + 1)
+            elif hi.is_finite:
+                points.append(hi - 1)
+            else:
+                points.append(S.Zero)
+        else:
+            raise SymderivError(f"cannot locate where {to_text(f)} is {kind}")
+    return [p for p in points if p.is_real is not False]
+
+
+# ---------------------------------------------------------------------------------------------
+# certified evaluation
+
+
+class _Side:
+    """One side of the identity: its expression and where it is defined."""
+
+    def __init__(self, expr: Expr, conditions: Sequence[tuple[str, Expr]]) -> None:
+        self.expr = expr
+        given = [(k, f, sympy.sympify(w)) for k, f, w in conditions]
+        self.conditions = list(dict.fromkeys([*given, *_tree_conditions(expr)]))
+
+    def ball(self, values: Mapping[Symbol, Expr], prec: int):
+        """An Arb ball, or a string saying why the side is (certainly) undefined there."""
+        for kind, f, where in self.conditions:
+            if where is not sympy.true and not ball.evaluate(Piecewise((1, where), (0, True)), values, prec):
+                continue
+            v = ball.evaluate(f, values, prec)
+            exact_zero = v.is_exact() and v.is_zero()
+            if (kind == "nonzero" and exact_zero) or (kind == "positive" and v <= 0) or (kind == "nonnegative" and v < 0):
+                return _KIND_TEXT[kind]
+            if (kind == "nonzero" and v.contains(0)) or (kind == "positive" and not v > 0) \
+                    or (kind == "nonnegative" and not v >= 0):
+                raise ball.Uncertain("a definedness condition is too close to call")
+        try:
+            return ball.evaluate(self.expr, values, prec)
+        except ball.Undefined as exc:
+            return str(exc)
+
+
+@dataclass
+class _Certificate:
+    values: dict  # symbol -> exact value
+    lhs: object  # arb or a reason string
+    rhs: object
+    prec: int
+
+
+def _compare(left: _Side, right: _Side, values: Mapping[Symbol, Expr], prec: int) -> _Certificate | bool | None:
+    """A certificate that the sides differ at ``values``; True: they agree as far as the
+    precision shows; None: the precision decides nothing (a condition or division too close)."""
+    try:
+        lv = left.ball(values, prec)
+        rv = right.ball(values, prec)
+    except ball.Uncertain:
+        return None
+    if isinstance(lv, str) or isinstance(rv, str):
+        if isinstance(lv, str) and isinstance(rv, str):
+            return True  # undefined on both sides: they agree
+        return _Certificate(dict(values), lv, rv, prec)
+    d = lv - rv
+    if not d.is_finite():
+        return None
+    if d.contains(0):
+        return True
+    return _Certificate(dict(values), lv, rv, prec)
+
+
+def _certify(left: _Side, right: _Side, points: list[dict], deadline: float | None) -> _Certificate | None:
+    """The first certified difference among ``points``, raising the precision on the rest;
+    points with ``|z| <= 1000`` first (a counterexample one can read), then the far ones."""
+    near = [p for p in points if abs(p[z]) <= 1000]
+    far = [p for p in points if abs(p[z]) > 1000]
+    return _certify_among(left, right, near, deadline) or _certify_among(left, right, far, deadline)
+
+
+def _certify_among(left, right, points, deadline) -> _Certificate | None:
+    pending = list(points)
+    for prec, limit in zip(_PRECS, _HIGH_POINTS, strict=True):
+        if limit is not None:
+            pending = pending[:limit]
+        still = []
+        for values in pending:
+            if deadline is not None and time.monotonic() > deadline:
+                return None
+            got = _compare(left, right, values, prec)
+            if isinstance(got, _Certificate):
+                return got
+            still.append(values)
+        pending = still
+        if not pending:
+            break
+    return None
+
+
+def _digits_to_show(lv, rv, d, prec: int) -> int:
+    """Significant digits at which lhs and rhs visibly differ (bounded by the precision)."""
+    cap = max(20, int(prec * 0.30) - 5)
+    big = max(abs(lv.mid()), abs(rv.mid()))
+    small = abs(d.mid())
+    if small == 0 or big == 0:
+        return 20
+    need = math.ceil(float((big / small).log() / math.log(10))) + 6
+    return max(20, min(cap, need))
+
+
+def _report(cert: _Certificate, symbols: list[Symbol]) -> dict[str, str]:
+    out = {"z": _decimal(cert.values[z])}
+    lv, rv = cert.lhs, cert.rhs
+    if isinstance(lv, str) or isinstance(rv, str):
+        out["lhs"] = f"undefined ({lv})" if isinstance(lv, str) else ball.text(lv, 30)
+        out["rhs"] = f"undefined ({rv})" if isinstance(rv, str) else ball.text(rv, 30)
+        out["difference"] = "undefined on one side only"
+    else:
+        d = lv - rv
+        n = _digits_to_show(lv, rv, d, cert.prec)
+        out["lhs"], out["rhs"] = ball.text(lv, n), ball.text(rv, n)
+        out["difference"] = ball.radius_text(d)
+    for s in symbols:
+        out[s.name] = _decimal(cert.values[s])
     return out
 
 
 def _decimal(v: Expr) -> str:
+    v = sympy.sympify(v)
     if v.is_Integer:
+        digits = str(abs(v))
+        zeros = len(digits) - len(digits.rstrip("0"))
+        if zeros >= 6:  # 10**300 as 1e300: exact, and readable
+            return ("-" if v < 0 else "") + digits.rstrip("0") + f"e{zeros}"
         return str(v)
     if v.is_Rational:
-        text = str(sympy.Float(v, 30))
-        if Rational(text) == v:
-            return text.rstrip("0") if "." in text else text
+        if v.q & (v.q - 1) == 0 or all(p in (2, 5) for p in sympy.factorint(v.q)):  # a finite decimal
+            k = 0
+            while (v * 10**k).q != 1:
+                k += 1
+            digits = str(abs(v.p * 10**k // v.q)).rjust(k + 1, "0")
+            text = digits[:-k] + "." + digits[-k:] if k else digits
+            return ("-" if v < 0 else "") + text
         return str(v)
     return to_text(v)
 
+
+# ---------------------------------------------------------------------------------------------
+# the points searched
+
+
+def _dyadic(x: float, bits: int) -> Rational:
+    """``x`` rounded to a multiple of 2**-bits: exact in binary (Arb) and as a finite decimal."""
+    return Rational(round(x * 2**bits), 2**bits)
+
+
+#: Distances searched on an unbounded interval: a log scale out to 10**300 (exact integers).
+_TAILS = (5, 7, 15, 20, 50, 70, 100, 130, 200, 300, 500, 700, 1000, 3000, 10**4, 10**5, 10**6, 10**10,
+          10**20, 10**50, 10**100, 10**300)
+
+
+def _search_points(lo: float | None, hi: float | None, rng: random.Random, n_random: int) -> list[Rational]:
+    """Typical, adversarial and far-out points strictly inside (lo, hi)."""
+    if lo is None and hi is None:
+        xs = [0.5, -0.5, 0.0, 1.0, -1.0, 2.0, -2.0, 3.3, -3.3, 10.0, -10.0, 0.001, -0.001, 30.0, -30.0]
+        xs += [rng.uniform(-8, 8) for _ in range(n_random)]
+        far = [s * t for t in _TAILS for s in (1, -1)]
+    elif lo is None:
+        xs = [hi - d for d in (0.5, 1.0, 2.0, 0.001, 3.3, 10.0, 30.0, 1e-6)]
+        xs += [hi - rng.expovariate(0.3) for _ in range(n_random)]
+        far = [Rational(hi) - t for t in _TAILS]
+    elif hi is None:
+        xs = [lo + d for d in (0.5, 1.0, 2.0, 0.001, 3.3, 10.0, 30.0, 1e-6)]
+        xs += [lo + rng.expovariate(0.3) for _ in range(n_random)]
+        far = [Rational(lo) + t for t in _TAILS]
+    else:
+        w = hi - lo
+        xs = [lo + w * f for f in (0.5, 0.25, 0.75, 0.1, 0.9, 1e-3, 1 - 1e-3)]
+        xs += [lo + w * rng.uniform(0.001, 0.999) for _ in range(n_random)]
+        far = []
+    bits = 10
+    if lo is not None and hi is not None and hi > lo:  # a narrow interval needs finer points
+        bits = max(10, 14 - math.floor(math.log2(hi - lo)))
+    out: list[Rational] = []
+    for x in [*xs, *far]:
+        if isinstance(x, float) and not math.isfinite(x):
+            continue
+        r = _dyadic(x, bits) if isinstance(x, float) else Rational(x)
+        if (lo is None or r > Rational(lo)) and (hi is None or r < Rational(hi)) and r not in out:
+            out.append(r)
+    return out
+
+
+def _points(symbols, param_sets, bps, n_random, avoid) -> list[dict]:
+    """Search points for each parameter set, off the breakpoints ``bps``."""
+    rng = random.Random(20240611)
+    out = []
+    for pv in param_sets:
+        try:
+            located = sorted(float(b.subs(pv)) for b in bps)
+        except TypeError:
+            continue
+        edges: list[float | None] = [None, *located, None]
+        for i in range(len(edges) - 1):
+            for zval in _search_points(edges[i], edges[i + 1], rng, n_random):
+                if any(abs(float(zval) - x) < 1e-300 for x in avoid(pv)):
+                    continue
+                out.append({z: zval, **{s: pv[s] for s in symbols}})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# exact checks at single points
+
+
+def _exact_side(side: _Side, point: Mapping[Symbol, Expr]) -> tuple[str, object]:
+    """("undefined", why), ("value", exact constant) or ("unknown", why) at an exact point."""
+    for kind, f, where in side.conditions:
+        if where is not sympy.true:
+            w = where.subs(point)
+            if w is sympy.false:
+                continue
+            if w is not sympy.true:
+                try:
+                    if not ball.evaluate(Piecewise((1, w), (0, True)), {}, 512):
+                        continue
+                except (ball.Uncertain, ball.Unsupported, ball.Undefined):
+                    return "unknown", "cannot decide a branch condition there"
+        sgn = _exact_sign(f.subs(point))
+        if sgn is None:
+            return "unknown", f"cannot decide the sign of {to_text(f)}"
+        if (kind == "nonzero" and sgn == 0) or (kind == "positive" and sgn <= 0) or (kind == "nonnegative" and sgn < 0):
+            return "undefined", _KIND_TEXT[kind]
+    v = calculus.to_piecewise(side.expr).subs(point)
+    if v.has(sympy.nan, sympy.zoo) or v.has(sympy.oo, -sympy.oo):
+        return "undefined", "division by zero"
+    if isinstance(v, Piecewise) or v.has(Piecewise):
+        free = v.free_symbols
+        if not free:
+            try:
+                ball.evaluate(v, {}, 512)
+            except ball.Undefined:
+                return "undefined", "no Piecewise branch applies"
+            except (ball.Uncertain, ball.Unsupported):
+                return "unknown", "cannot decide a condition there"
+        else:
+            return "unknown", "cannot decide a condition for all parameter values"
+    if v.has(sympy.I):
+        return "undefined", "not real"
+    return "value", v
+
+
+def _exact_sign(v: Expr) -> int | None:
+    if v == 0:
+        return 0
+    known = _known_sign(v)
+    if known is not None:
+        return known
+    if v.free_symbols:
+        return None
+    for prec in _PRECS:
+        try:
+            b = ball.evaluate(v, {}, prec)
+        except (ball.Uncertain, ball.Unsupported, ball.Undefined):
+            continue
+        if b > 0:
+            return 1
+        if b < 0:
+            return -1
+    try:
+        if sympy.count_ops(v) < _MAX_OPS and sympy.simplify(v) == 0:
+            return 0
+    except (TypeError, ValueError, NotImplementedError, RecursionError):
+        pass
+    return None
+
+
+def _check_point(left: _Side, right: _Side, point: Mapping[Symbol, Expr]):
+    """At an exact point: ("equal", how), ("differs", _Certificate) or ("unknown", why)."""
+    lk, lv = _exact_side(left, point)
+    rk, rv = _exact_side(right, point)
+    if "unknown" in (lk, rk):
+        return "unknown", lv if lk == "unknown" else rv
+    if lk == rk == "undefined":
+        return "equal", "both undefined"
+    if "undefined" in (lk, rk):
+        numeric = {s: v for s, v in point.items()}
+        if any(v.free_symbols for v in numeric.values()):
+            return "unknown", "undefined on one side for some parameter values"
+        return "differs", _Certificate(dict(numeric), lv if lk == "undefined" else _const_ball(lv),
+                                       rv if rk == "undefined" else _const_ball(rv), 512)
+    d = lv - rv
+    if d == 0:
+        return "equal", "exactly"
+    if not d.free_symbols:
+        for prec in _PRECS:
+            try:
+                lb, rb = ball.evaluate(lv, {}, prec), ball.evaluate(rv, {}, prec)
+            except (ball.Uncertain, ball.Undefined, ball.Unsupported):
+                continue
+            if not (lb - rb).contains(0):
+                return "differs", _Certificate(dict(point), lb, rb, prec)
+    how = _is_zero(d, None) if sympy.count_ops(d) < _MAX_OPS else None
+    if how:
+        return "equal", how
+    return "unknown", f"cannot decide whether {to_text(lv)} = {to_text(rv)}"
+
+
+def _const_ball(v: Expr):
+    for prec in _PRECS:
+        try:
+            return ball.evaluate(v, {}, prec)
+        except (ball.Uncertain, ball.Unsupported):
+            continue
+        except ball.Undefined as exc:
+            return str(exc)
+    return "not evaluable"
+
+
+def _special_points(left: _Side, right: _Side, found: list[Expr], domain: list[Expr]):
+    """Exact points to check: the sides' own breakpoints and where either may be undefined,
+    minus the excluded ones. Returns (points, reasons it could not locate)."""
+    points: list[Expr] = []
+    missing: list[str] = []
+    for p in found:
+        points.append(p)
+    for side in (left, right):
+        for kind, f, where in side.conditions:
+            try:
+                points += _bad_points(kind, f, where)
+            except (SymderivError, NotImplementedError, TypeError, ValueError) as exc:
+                missing.append(str(exc) if isinstance(exc, SymderivError) else f"cannot locate where {to_text(f)} is {kind}")
+    out: list[Expr] = []
+    for p in points:
+        p = sympy.sympify(p)
+        if any(_same_point(p, q) for q in domain) or any(_same_point(p, q) for q in out):
+            continue
+        out.append(p)
+    return out, missing
+
+
+def _same_point(p: Expr, q: Expr) -> bool:
+    d = p - q
+    if d == 0:
+        return True
+    if d.free_symbols:
+        return sympy.simplify(d) == 0
+    return _exact_sign(d) == 0
 
 # ---------------------------------------------------------------------------------------------
 # the engine
@@ -597,20 +939,28 @@ def prove_identity(
     breakpoints: Sequence[Expr] | None = None,
     timeout: float | None = None,
     order_at: Mapping[Symbol, Expr] | None = None,
+    lhs_domain: Sequence[tuple[str, Expr]] = (),
+    rhs_domain: Sequence[tuple[str, Expr]] = (),
+    exclude_own_breakpoints: bool = False,
 ) -> Verdict:
-    """Decide ``lhs = rhs`` for every real ``z`` off the breakpoints, for all parameter values.
+    """Decide ``lhs = rhs`` for every real ``z`` but the excluded points, for all parameter values.
 
     Args:
         lhs, rhs: SymPy expressions in :data:`symderiv.catalogue.z` and parameters (symbols
-            with assumptions). ``Max``/``Min``/``Abs``/``sign``/``Piecewise`` are allowed.
+            with assumptions). ``Max``/``Min``/``Abs``/``sign``/``Heaviside``/``Piecewise``
+            are allowed.
         params: ``{symbol: value}`` fixing some parameters; the others stay symbolic and the
             identity must hold for all their admissible values.
-        breakpoints: extra points to cut at (e.g. the kinks of an activation), besides those
-            of ``lhs`` and ``rhs``; the identity is not asked at any breakpoint.
+        breakpoints: the excluded points (the kinks of the activations involved); the
+            identity is not asked there.
         timeout: seconds for the symbolic step; when exceeded the verdict is at best
-            ``undecided`` (a counterexample search still runs).
+            ``undecided`` (the certified search still runs).
         order_at: values for the parameters used only to order breakpoints (default: the
             catalogue's default for a catalogue parameter, else 1/2).
+        lhs_domain, rhs_domain: extra ``(kind, f, where)`` conditions for where each side is
+            defined (:attr:`symderiv.parse.Parsed.conditions`), for what SymPy cancelled.
+        exclude_own_breakpoints: also exclude the sides' own breakpoints (the teaching
+            checks, whose steps are claimed between the kinks only).
 
     Returns:
         A :class:`Verdict`.
@@ -618,10 +968,16 @@ def prove_identity(
     started = time.monotonic()
     deadline = None if timeout is None else started + timeout
     lhs, rhs = _as_expr(lhs), _as_expr(rhs)
+    lhs_domain, rhs_domain = list(lhs_domain), list(rhs_domain)
     if params:
-        lhs, rhs = lhs.subs(dict(params)), rhs.subs(dict(params))
-        breakpoints = [sympy.sympify(b).subs(dict(params)) for b in breakpoints or ()]
-    symbols = sorted((lhs.free_symbols | rhs.free_symbols) - {z}, key=lambda s: s.name)
+        fix = dict(params)
+        lhs, rhs = lhs.subs(fix), rhs.subs(fix)
+        breakpoints = [sympy.sympify(b).subs(fix) for b in breakpoints or ()]
+        lhs_domain = [(k, f.subs(fix), w.subs(fix)) for k, f, w in lhs_domain]
+        rhs_domain = [(k, f.subs(fix), w.subs(fix)) for k, f, w in rhs_domain]
+    symbols = sorted(set().union(lhs.free_symbols, rhs.free_symbols,
+                                 *(f.free_symbols for _, f, _ in [*lhs_domain, *rhs_domain])) - {z},
+                     key=lambda s: s.name)
     if a in symbols:
         raise SymderivError("the identity still contains a; substitute a = g(z) first (verify_claim does)")
     for s in symbols:
@@ -629,73 +985,164 @@ def prove_identity(
             raise SymderivError(f"parameter {s.name} must be a real symbol")
     base = _order_values(symbols, order_at)
     L, R = calculus.to_piecewise(lhs), calculus.to_piecewise(rhs)
+    left, right = _Side(L, lhs_domain), _Side(R, rhs_domain)
     domain = [sympy.sympify(b) for b in breakpoints or ()]
-    guards = _guards([L, R], domain, symbols)
-    fl, fr = _lambdify(lhs, [z, *symbols]), _lambdify(rhs, [z, *symbols])
+    search_deadline = None if deadline is None else deadline + max(2.0, 0.25 * timeout)
+
     bps: list[Expr] = []
+    own: list[Expr] = []
+    failure = ""
+    formulas: list = []
+    intervals: list = []
+    reparam = None
     try:
         with time_limit(timeout):
+            own = _breakpoints([L, R], [], base)
+            if exclude_own_breakpoints:
+                domain = domain + [p for p in own if not any(_same_point(p, q) for q in domain)]
             found = _breakpoints([L, R], domain, base)
             base, (bps, located) = _untie(found, base, symbols, domain)
             intervals = _intervals(bps, located)
             reparam = _reparam(bps)
             if reparam is None:
                 raise SymderivError("cannot express the order of the breakpoints as an assumption")
-            formulas = []
             for lo, hi, flo, fhi in intervals:
                 samples = _interior_samples(flo, fhi)
                 where = _where(lo, hi, reparam)
                 formulas.append((_piece_formula(L, base, samples, where),
                                  _piece_formula(R, base, samples, where)))
     except BudgetExceeded:
-        return _numeric_only(lhs, rhs, fl, fr, symbols, base, domain, guards,
-                             f"time budget ({timeout:g} s) ran out in the symbolic step")
+        failure = f"time budget ({timeout:g} s) ran out in the symbolic step"
     except SymderivError as exc:
-        return _numeric_only(lhs, rhs, fl, fr, symbols, base, domain, guards, f"no symbolic proof: {exc}")
+        failure = f"no symbolic proof: {exc}"
     except (NotImplementedError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-        return _numeric_only(lhs, rhs, fl, fr, symbols, base, domain, guards,
-                             f"no symbolic proof: {type(exc).__name__}")
-    assumptions, conditional = _order_assumptions(bps, domain)
+        failure = f"no symbolic proof: {type(exc).__name__}"
+    if failure:
+        try:
+            bps = _breakpoints([L, R], domain, base) if not bps else bps
+            _untie(bps, base, symbols, domain)
+        except (SymderivError, NotImplementedError, TypeError, ValueError, AttributeError, RecursionError):
+            bps = list(domain)
     param_sets = _param_sets(symbols, base, domain)
 
-    # a quick numeric look first: most wrong claims fail at a typical point
-    found = _search(fl, fr, symbols, param_sets, bps, 0, guards)
-    if found is not None:
-        zval, pvals = found
-        return Verdict("refuted", "numeric counterexample (mpmath, 50 and 100 digits)",
-                       _report(lhs, rhs, zval, pvals))
+    def avoid(pv):
+        out = []
+        for b in domain:
+            try:
+                out.append(float(sympy.sympify(b).subs(pv)))
+            except TypeError:
+                pass
+        return out
+
+    # special points: the sides' own breakpoints and singular points, checked exactly
+    specials, unlocated = [], []
+    try:
+        with time_limit(None if deadline is None else max(deadline - time.monotonic(), 1e-3)):
+            specials, unlocated = _special_points(left, right, [p for p in own if p not in domain], domain)
+    except BudgetExceeded:
+        unlocated = ["time ran out locating where the sides are defined"]
+
+    # a quick certified look first: most wrong claims fail at a typical point or at a breakpoint
+    cert = _special_counterexample(left, right, specials, symbols, param_sets)
+    if cert is None:
+        cert = _certify(left, right, _spread(_points(symbols, param_sets[:1], bps, 0, avoid), 12), search_deadline)
+    if cert is not None:
+        return _refuted(cert, symbols)
+
+    if failure:
+        cert = _certify(left, right, _spread(_points(symbols, param_sets, bps, 30, avoid), None), search_deadline)
+        if cert is not None:
+            return _refuted(cert, symbols)
+        return Verdict("undecided", f"{failure}; no certified counterexample found")
 
     # symbolic, piece by piece
-    proved_all, reason = True, ""
+    proved_all, reason, rewrites = True, "", []
     try:
         with time_limit(None if deadline is None else max(deadline - time.monotonic(), 1e-3)):
             for (lo, hi, _, _), (fL, fR) in zip(intervals, formulas, strict=True):
-                if not _is_zero_on(fL - fR, lo, hi, deadline):
+                how = _is_zero_on(fL - fR, lo, hi, deadline)
+                if not how:
                     proved_all, reason = False, f"no symbolic proof on {_interval_text(lo, hi)}"
                     break
+                rewrites.append(how)
     except BudgetExceeded:
         proved_all, reason = False, f"time budget ({timeout:g} s) ran out in the symbolic step"
 
-    # numeric: refutation search, or confirmation of the proof
+    # the exact checks at the special points, for all parameter values
+    checks: list[str] = []
+    if proved_all:
+        for p in specials:
+            status, how = _check_point(left, right, {z: p})
+            if status == "equal":
+                checks.append(f"z = {to_text(p)}: {how}")
+                continue
+            proved_all, reason = False, f"no exact check at z = {to_text(p)} ({how})"
+            break
+    if proved_all and unlocated:
+        proved_all, reason = False, unlocated[0]
+
+    # the certified search, more points; confirmation of a proof
     n_random = 6 if proved_all else 30
-    found = _search(fl, fr, symbols, param_sets, bps, n_random, guards)
-    if found is not None:
-        zval, pvals = found
-        how = "numeric counterexample (mpmath, 50 and 100 digits)"
-        if proved_all:  # the symbolic step was wrong: trust the evaluation, say so
-            how += "; it contradicts a symbolic simplification"
-        return Verdict("refuted", how, _report(lhs, rhs, zval, pvals))
-    pieces_text = f"{len(intervals)} piece" + ("s" if len(intervals) != 1 else "")
+    cert = _certify(left, right, _spread(_points(symbols, param_sets, bps, n_random, avoid), None), search_deadline)
+    if cert is not None:
+        verdict = _refuted(cert, symbols)
+        if proved_all:  # the symbolic step was wrong: trust the certificate, say so
+            return Verdict("refuted", verdict.method + "; it contradicts a symbolic simplification",
+                           verdict.counterexample)
+        return verdict
+    assumptions, conditional = _order_assumptions(bps, domain)
     if proved_all and conditional:
         return Verdict("undecided", "symbolic proof only for parameters with " + ", ".join(conditional)
                        + " (an order of the claim's own breakpoints, not a property of the function); "
-                       "no counterexample found numerically")
+                       "no certified counterexample found")
     if proved_all:
-        method = (f"symbolic: difference simplifies to 0 on {pieces_text} under the assumptions; "
-                  f"confirmed with mpmath at 50 digits at {len(param_sets)} parameter set(s)")
+        pieces = "; ".join(f"{_interval_text(lo, hi)} by {how}"
+                           for (lo, hi, _, _), how in zip(intervals, rewrites, strict=True))
+        method = f"symbolic: the difference is 0 on {len(intervals)} piece" + ("s" if len(intervals) != 1 else "")
+        method += f" ({pieces})"
+        if checks:
+            method += "; exact at " + "; ".join(checks)
+        if domain:
+            method += "; excluded: z = " + ", ".join(to_text(d) for d in domain)
         return Verdict("proved", method, assumptions=assumptions)
-    return Verdict("undecided", f"{reason}; no counterexample found numerically "
+    return Verdict("undecided", f"{reason}; no certified counterexample found "
                                 f"(agreement at sample points is not a proof)")
+
+
+def _spread(points: list[dict], limit: int | None) -> list[dict]:
+    """Reorder so that any prefix samples every interval and parameter set (the high
+    precisions only see a prefix); at most ``limit`` points."""
+    if not points:
+        return points
+    order = list(range(0, len(points), 7)) + [i for i in range(len(points)) if i % 7]
+    out = [points[i] for i in order]
+    return out if limit is None else out[:limit]
+
+
+def _special_counterexample(left, right, specials, symbols, param_sets) -> _Certificate | None:
+    """A certified difference at a special point, for some parameter set."""
+    for pv in param_sets:
+        values = {s: pv[s] for s in symbols}
+        for p in specials:
+            point = sympy.sympify(p).subs(values)
+            if point.free_symbols or point.is_real is False:
+                continue
+            status, got = _check_point(left, right, {z: point, **values})
+            if status == "differs":
+                got.values.setdefault(z, point)
+                got.values[z] = point
+                for s in symbols:
+                    got.values[s] = values[s]
+                return got
+    return None
+
+
+def _refuted(cert: _Certificate, symbols: list[Symbol]) -> Verdict:
+    if isinstance(cert.lhs, str) or isinstance(cert.rhs, str):
+        how = "exact: one side is undefined at the point, the other is not"
+    else:
+        how = f"certified counterexample (Arb ball arithmetic, {cert.prec} bits: the difference excludes 0)"
+    return Verdict("refuted", how, _report(cert, symbols))
 
 
 def _as_expr(x) -> Expr:
@@ -734,211 +1181,3 @@ def _order_assumptions(bps: list[Expr], domain: list[Expr]) -> tuple[tuple[str, 
             text = f"{to_text(lo)} < {to_text(hi)}"
             (allowed if in_domain(lo) and in_domain(hi) else conditional).append(text)
     return tuple(allowed), tuple(conditional)
-
-
-def _guards(exprs, extra, symbols):
-    """Functions of (z, params) that vanish on a breakpoint: no point is judged there."""
-    fns = []
-    for e in exprs:
-        for rel in _relationals(e):
-            fns.append(_lambdify(rel.lhs - rel.rhs, [z, *symbols]))
-    for b in extra:
-        fns.append(_lambdify(z - sympy.sympify(b), [z, *symbols]))
-    return fns
-
-
-def _on_a_breakpoint(guards, zval: Rational, pvals) -> bool:
-    with mpmath.workdps(50):
-        args = [_mp(zval), *(_mp(v) for v in pvals)]
-        for g in guards:
-            v = _eval(g, args)
-            if v is not None and mpmath.isfinite(v) and abs(v) < mpmath.mpf(10) ** -30:
-                return True
-    return False
-
-
-def _search(fl, fr, symbols, param_sets, bps, n_random, guards=()):
-    rng = random.Random(20240611)
-    for pv in param_sets:
-        try:
-            located = sorted(float(b.subs(pv)) for b in bps)
-        except TypeError:
-            continue
-        edges: list[float | None] = [None, *located, None]
-        pvals = [pv[s] for s in symbols]
-        for i in range(len(edges) - 1):
-            for zval in _search_points(edges[i], edges[i + 1], rng, n_random):
-                if _point_differs(fl, fr, zval, pvals) and not _on_a_breakpoint(guards, zval, pvals):
-                    return zval, {s: pv[s] for s in symbols}
-    return None
-
-
-def _numeric_only(lhs, rhs, fl, fr, symbols, base, bps, guards, reason) -> Verdict:
-    found = _search(fl, fr, symbols, _param_sets(symbols, base, bps), bps, 30, guards)
-    if found is not None:
-        zval, pvals = found
-        return Verdict("refuted", "numeric counterexample (mpmath, 50 and 100 digits)",
-                       _report(lhs, rhs, zval, pvals))
-    return Verdict("undecided", f"{reason}; no counterexample found numerically")
-
-
-# ---------------------------------------------------------------------------------------------
-# claims about an activation's derivative
-
-
-def verify_claim(
-    activation: str | Activation,
-    claim: str | Expr,
-    params: Mapping[str, object] | None = None,
-    convention: str = "torch",
-    *,
-    timeout: float | None = None,
-) -> Verdict:
-    """Check ``g'(z) = claim`` for every real z off the kinks, with ``a = g(z)``.
-
-    Args:
-        activation: a catalogue name or an :class:`~symderiv.catalogue.Activation`.
-        claim: text in ``z``, ``a`` and the activation's parameter names (parsed by
-            :func:`~symderiv.parse.parse_expr_safe`; unknown names are errors), or a SymPy
-            expression in the same symbols.
-        params: ``{name: value}`` fixing parameters; the others stay symbolic and the claim
-            must hold for all their admissible values.
-        convention: the kink profile the claim's values at kinks are compared with
-            (``torch``, ``jax``, ``left``, ``right``, ``mid``).
-
-    >>> verify_claim("sigmoid", "a*(1 - a)").status
-    'proved'
-    >>> verify_claim("softsign", "1 - a**2").status
-    'refuted'
-    >>> verify_claim("elu", "a + alpha", params={"alpha": 1}).status  # only true for z < 0
-    'refuted'
-    """
-    from .derivation import resolve
-
-    if convention not in calculus.CONVENTIONS:
-        raise UnknownConvention(
-            f"unknown convention {convention!r} (choose from {', '.join(calculus.CONVENTIONS)})"
-        )
-    act, fixed = resolve(activation, params)
-    if isinstance(claim, str):
-        from .parse import parse_expr_safe
-
-        claim_expr = parse_expr_safe(claim, act.symbols)
-    else:
-        claim_expr = _as_expr(claim)
-        allowed = set(act.symbols.values())
-        unknown = claim_expr.free_symbols - allowed
-        if unknown:
-            raise ParseError(f"unknown names in the claim: {', '.join(sorted(s.name for s in unknown))}")
-    expr = act.expr.subs(fixed)
-    order_at = {p.symbol: p.default for p in act.params if p.default is not None}
-    order_at.update(fixed)
-    claim_expr = claim_expr.subs(fixed)
-    kinks = calculus.kinks(expr, _conventions(act, fixed), order_at)
-    lhs = calculus.derivative(expr, 1, order_at)
-    rhs = claim_expr.subs(a, expr)
-    verdict = prove_identity(lhs, rhs, breakpoints=[k.z for k in kinks], timeout=timeout,
-                             order_at=order_at)
-    if verdict.status == "proved" and not _derivative_agrees(expr, lhs, [k.z for k in kinks], order_at):
-        # never prove against a g' that an independent numerical derivative contradicts
-        return Verdict("undecided", "internal check failed: g' disagrees with mpmath.diff of g")
-    if verdict.status == "refuted":
-        return verdict
-    note = _kink_note(kinks, claim_expr, expr, convention)
-    if note is None:
-        return verdict
-    return Verdict(verdict.status, verdict.method, verdict.counterexample, note, verdict.assumptions)
-
-
-def _derivative_agrees(g: Expr, dg: Expr, kinks: list[Expr], order_at: Mapping[Symbol, Expr]) -> bool:
-    """g' from :mod:`symderiv.calculus` against mpmath's numerical derivative of g, 30 digits."""
-    values = {s: order_at.get(s, Rational(1, 2)) for s in (g.free_symbols | dg.free_symbols) - {z}}
-    gf, df = _lambdify(g.subs(values), [z]), _lambdify(dg.subs(values), [z])
-    located = sorted(float(k.subs(values)) for k in kinks)
-    edges: list[float | None] = [None, *located, None]
-    with mpmath.workdps(40):
-        for i in range(len(edges) - 1):
-            for x in _search_points(edges[i], edges[i + 1], random.Random(5), 0)[:3]:
-                xm = _mp(x)
-                try:
-                    ref, got = mpmath.diff(gf, xm), _eval(df, [xm])
-                except (ZeroDivisionError, ValueError, TypeError):
-                    continue
-                if got is not None and abs(ref - got) > mpmath.mpf(10) ** -25 * (1 + abs(ref)):
-                    return False
-    return True
-
-
-def identity_symbols() -> dict[str, Symbol]:
-    """Names usable in a general identity: ``z`` and every catalogue parameter name."""
-    out: dict[str, Symbol] = {"z": z}
-    for act in all_activations():
-        for p in act.params:
-            out.setdefault(p.name, p.symbol)
-    return out
-
-
-def verify_identity(
-    lhs: str,
-    rhs: str,
-    params: Mapping[str, object] | None = None,
-    *,
-    timeout: float | None = None,
-) -> Verdict:
-    """Check the identity ``lhs = rhs`` given as text in ``z`` for every real z off the breakpoints.
-
-    The catalogue's activations may be called (``sigmoid(z)``, parameters symbolic) and the
-    catalogue's parameter names (``alpha``, ``beta``, ...) stand for those parameters;
-    ``params`` fixes some of them. Any other name is an error.
-
-    >>> verify_identity("sigmoid(z)*(1 - sigmoid(z))", "exp(-z)/(1 + exp(-z))**2").status
-    'proved'
-    >>> verify_identity("softplus(z)", "log(1 + exp(z))", {"beta": 2}).status
-    'refuted'
-    """
-    from .derivation import activation_functions
-    from .parse import parse_expr_safe, parse_number
-
-    symbols = identity_symbols()
-    funcs = activation_functions()
-    left = parse_expr_safe(lhs, symbols, functions=funcs)
-    right = parse_expr_safe(rhs, symbols, functions=funcs)
-    fixed: dict[Symbol, Expr] = {}
-    for name, raw in (params or {}).items():
-        if name not in symbols or name == "z":
-            raise UnknownParameterError(f"unknown parameter {name!r}" + closest(name, symbols))
-        try:
-            value = parse_number(str(raw)) if not isinstance(raw, Expr) else raw
-        except ParseError as exc:
-            raise BadParameterValue(f"bad value for parameter {name}: {exc}") from None
-        sym = symbols[name]
-        for assumption in ("positive", "nonnegative", "negative"):
-            if getattr(sym, f"is_{assumption}") and getattr(value, f"is_{assumption}") is False:
-                raise BadParameterValue(f"parameter {name} must be {assumption}, got {raw}")
-        fixed[sym] = value
-    return prove_identity(left, right, params=fixed, timeout=timeout)
-
-
-def _conventions(act: Activation, fixed: Mapping[Symbol, Expr]):
-    return {fw: {sympy.sympify(k).subs(fixed): v for k, v in table.items()}
-            for fw, table in act.conventions.items()}
-
-
-def _kink_note(kinks, claim_expr: Expr, expr: Expr, convention: str) -> str | None:
-    notes = []
-    for k in kinks:
-        expected = k.values.get(convention)
-        if expected is None:
-            continue
-        at = claim_expr.subs(a, calculus.to_piecewise(expr).subs(z, k.z)).subs(z, k.z)
-        at = sympy.simplify(calculus.to_piecewise(at))
-        if at.has(sympy.nan, sympy.zoo) or at.is_finite is False:
-            continue
-        if sympy.simplify(at - expected) != 0:
-            notes.append(f"at the kink z = {to_text(k.z)} the claim gives {to_text(at)}, "
-                         f"{convention} uses {to_text(expected)}")
-    return "; ".join(notes) or None
-
-
-def _get(name):  # pragma: no cover - convenience for doctests
-    return get(name)

@@ -8,7 +8,8 @@ import sympy
 from sympy import Piecewise, Rational, exp, tanh
 
 from symderiv.catalogue import get, z
-from symderiv.prove import Verdict, prove_identity, verify_claim
+from symderiv.claims import verify_claim
+from symderiv.prove import Verdict, prove_identity
 
 S = 1 / (1 + exp(-z))
 

@@ -155,8 +155,9 @@ def check(claim: dict, convention: str, where: str = "", budget: float | None = 
     Within ``budget`` seconds (None: no limit); when it runs out the verdict is ``undecided``.
     """
     from ..budget import time_limit
+    from ..claims import verify_claim, verify_identity
     from ..errors import BudgetExceeded
-    from ..prove import Verdict, verify_claim, verify_identity
+    from ..prove import Verdict
 
     symbolic = None if budget is None else 0.8 * budget  # leave time for the numeric search
     try:
