@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sympy
+import math
+
 from flint import arb, ctx, fmpq
 from sympy import Expr, Symbol
 
@@ -121,6 +123,20 @@ def evaluate(expr: Expr, values: Mapping[Symbol, Expr], prec: int) -> arb:
     ctx.prec = prec
     try:
         return _Evaluator(values).value(expr)
+    finally:
+        ctx.prec = old
+
+
+def holds(cond, values: Mapping[Symbol, Expr], prec: int) -> bool:
+    """Whether the condition ``cond`` (relations, ``And``/``Or``/``Not``) holds at ``values``.
+
+    Raises :class:`Uncertain` when ``prec`` bits do not decide it. (Never test a ball's
+    truth with ``bool``: ``bool(arb(0))`` is True in python-flint.)
+    """
+    old = ctx.prec
+    ctx.prec = prec
+    try:
+        return _Evaluator(values).truth(cond)
     finally:
         ctx.prec = old
 
@@ -238,10 +254,18 @@ class _Evaluator:
                 sympy.Eq: s == 0,
                 sympy.Ne: s != 0,
             }[type(cond)]
-        if isinstance(cond, sympy.And):
-            return all(self.truth(c) for c in cond.args)
-        if isinstance(cond, sympy.Or):
-            return any(self.truth(c) for c in cond.args)
+        if isinstance(cond, (sympy.And, sympy.Or)):  # Kleene: one decisive argument decides
+            decisive = isinstance(cond, sympy.Or)
+            error = None
+            for c in cond.args:
+                try:
+                    if self.truth(c) == decisive:
+                        return decisive
+                except (Undefined, Uncertain) as exc:
+                    error = error or exc
+            if error is not None:
+                raise error
+            return not decisive
         if isinstance(cond, sympy.Not):
             return not self.truth(cond.args[0])
         if isinstance(cond, sympy.ITE):
@@ -257,10 +281,44 @@ def text(x: arb, digits: int) -> str:
     return x.str(digits, radius=False)
 
 
-def radius_text(x: arb) -> str:
-    """``"mid ± rad"`` with 3 significant digits each, e.g. ``"5.08e-435 ± 4.1e-450"``."""
-    if x.is_exact():
-        return x.str(17, radius=False) if not x.is_zero() else "0"
-    mid = arb(x.mid()).str(3, radius=False)
-    rad = arb(x.rad()).str(2, radius=False)
-    return f"{mid} ± {rad}"
+def radius_text(x: arb, max_digits: int = 25) -> str:
+    """``"mid ± rad"``, an enclosure of ``x`` as printed: the midpoint to as many digits as the
+    radius justifies (at most ``max_digits``), the radius rounded up to 2 digits and widened
+    by what rounding the midpoint lost, e.g. ``"5.08e-435 ± 4.1e-450"``.
+
+    >>> radius_text(arb(1) / 3)  # at the default 53 bits
+    '0.333333333333333315 ± 5.6e-17'
+    >>> radius_text(arb(5))
+    '5'
+    """
+    if x.is_exact() and x.is_zero():
+        return "0"
+    old = ctx.prec
+    ctx.prec = max(old, 128)  # reading the printed midpoint back must not add its own error
+    try:
+        return _radius_text(x, max_digits)
+    finally:
+        ctx.prec = old
+
+
+def _radius_text(x: arb, max_digits: int) -> str:
+    m, r = arb(x.mid()), arb(x.rad())
+    if m.is_zero():
+        return f"0 ± {_up(r)}"
+    digits = max_digits
+    if not r.is_zero():
+        digits = min(max_digits, 3 + max(0, int(float((abs(m) / r).log() / math.log(10)))))
+    mid = m.str(digits, radius=False)
+    err = r + abs(m - arb(mid)).upper()
+    if err.is_zero():
+        mantissa, e, exponent = mid.partition("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        return mantissa + e + exponent
+    return f"{mid} ± {_up(err)}"
+
+
+def _up(r: arb) -> str:
+    """A positive number to 2 significant digits, rounded up (never below ``r``)."""
+    text = arb(r.upper() * 1.01).str(2, radius=False)
+    return text if arb(text) >= r else arb(r.upper() * 1.1).str(2, radius=False)

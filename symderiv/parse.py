@@ -554,8 +554,24 @@ class _Walker:
         return sympy.And(*parts)
 
     def visit_BoolOp(self, node: ast.BoolOp):
-        args = [self.condition(v) for v in node.values]
-        return sympy.And(*args) if isinstance(node.op, ast.And) else sympy.Or(*args)
+        return self._connect(node.values, isinstance(node.op, ast.And))
+
+    def _connect(self, nodes: list[ast.AST], conjunction: bool):
+        """``and``/``or`` of conditions, in Kleene's logic: where an operand is defined
+        matters only where the others let it decide (``z > 0 and sqrt(z) > 1`` is false,
+        not undefined, at z = -1)."""
+        args, recorded = [], []
+        for v in nodes:
+            outer, self.conditions = self.conditions, []
+            try:
+                args.append(self.condition(v))
+            finally:
+                recorded.append(self.conditions)
+                self.conditions = outer
+        for i, conds in enumerate(recorded):
+            others = [c if conjunction else sympy.Not(c) for j, c in enumerate(args) if j != i]
+            self.conditions += [(k, f, sympy.And(w, *others)) for k, f, w in conds]
+        return sympy.And(*args) if conjunction else sympy.Or(*args)
 
     def visit_IfExp(self, node: ast.IfExp) -> Expr:
         """``x if c else y`` is ``Piecewise((x, c), (y, True))``."""
@@ -568,7 +584,11 @@ class _Walker:
         for arg in node.args:
             if not isinstance(arg, ast.Tuple) or len(arg.elts) != 2:
                 raise ParseError(f"Piecewise takes (value, condition) pairs, got {_describe(arg, self.text)}")
-            cond = self.condition(arg.elts[1])
+            self.branch.extend(sympy.Not(c) for c in earlier)  # a condition is read only if reached
+            try:
+                cond = self.condition(arg.elts[1])
+            finally:
+                del self.branch[len(self.branch) - len(earlier):]
             taken = sympy.And(cond, *(sympy.Not(c) for c in earlier))
             pairs.append((self.under(taken, arg.elts[0]), cond))
             earlier.append(cond)
@@ -588,8 +608,7 @@ class _Walker:
         if isinstance(node.op, (ast.Pow, ast.BitXor)):
             return self._power(node)
         if isinstance(node.op, (ast.BitAnd, ast.BitOr)):  # SymPy prints (z > 0) & (z < 1)
-            left, right = self.condition(node.left), self.condition(node.right)
-            return sympy.And(left, right) if isinstance(node.op, ast.BitAnd) else sympy.Or(left, right)
+            return self._connect([node.left, node.right], isinstance(node.op, ast.BitAnd))
         op = _BINOPS.get(type(node.op))
         if op is None:
             return self._refuse_operator(node)

@@ -342,6 +342,21 @@ def _truth(cond, where: Mapping[Symbol, Expr], z0: Rational):
                 return r
         sgn = _sign(cond.lhs - cond.rhs, where, z0)
         return S.true if sgn in _SIGN_RULES[type(cond)] else S.false
+    if isinstance(cond, (sympy.And, sympy.Or)):  # Kleene: one decisive argument decides
+        decisive = S.false if isinstance(cond, sympy.And) else S.true
+        values, error = [], None
+        for arg in cond.args:
+            try:
+                v = _truth(arg, where, z0)
+            except SymderivError as exc:
+                error = error or exc
+                continue
+            if v == decisive:
+                return decisive
+            values.append(v)
+        if error is not None:
+            raise error
+        return cond.func(*values)
     if isinstance(cond, sympy.logic.boolalg.Boolean) and cond.args:
         return cond.func(*[_truth(arg, where, z0) for arg in cond.args])
     raise SymderivError(f"cannot decide the condition {cond}")
@@ -520,8 +535,7 @@ def _tree_conditions(expr: Expr, where=sympy.true) -> list[tuple[str, Expr, obje
         earlier: list = []
         for value, cond in expr.args:
             out += _tree_conditions(value, sympy.And(where, cond, *(sympy.Not(c) for c in earlier)))
-            for rel in cond.atoms(sympy.core.relational.Relational):
-                out += _tree_conditions(rel.lhs - rel.rhs, sympy.And(where, *(sympy.Not(c) for c in earlier)))
+            out += _condition_conditions(cond, sympy.And(where, *(sympy.Not(c) for c in earlier)))
             earlier.append(cond)
         return out
     if isinstance(expr, sympy.Pow) and expr.base is not sympy.E:
@@ -540,6 +554,25 @@ def _tree_conditions(expr: Expr, where=sympy.true) -> list[tuple[str, Expr, obje
         if isinstance(arg, Expr):
             out += _tree_conditions(arg, where)
     return out
+
+
+def _condition_conditions(cond, where) -> list[tuple[str, Expr, object]]:
+    """Where a branch condition is defined, in Kleene's logic: a conjunct matters only where
+    the other conjuncts hold (``z > 0 & sqrt(z) > 1`` is false, not undefined, at z = -1),
+    a disjunct only where the others fail."""
+    if isinstance(cond, sympy.core.relational.Relational):
+        return _tree_conditions(cond.lhs - cond.rhs, where)
+    if isinstance(cond, (sympy.And, sympy.Or)):
+        out: list[tuple[str, Expr, object]] = []
+        for i, c in enumerate(cond.args):
+            others = [o for j, o in enumerate(cond.args) if j != i]
+            if isinstance(cond, sympy.Or):
+                others = [sympy.Not(o) for o in others]
+            out += _condition_conditions(c, sympy.And(where, *others))
+        return out
+    if isinstance(cond, sympy.Not):
+        return _condition_conditions(cond.args[0], where)
+    return []
 
 
 def _holds(kind: str, f: Expr) -> bool:
@@ -607,7 +640,7 @@ class _Side:
     def ball(self, values: Mapping[Symbol, Expr], prec: int):
         """An Arb ball, or a string saying why the side is (certainly) undefined there."""
         for kind, f, where in self.conditions:
-            if where is not sympy.true and not ball.evaluate(Piecewise((1, where), (0, True)), values, prec):
+            if where is not sympy.true and not ball.holds(where, values, prec):
                 continue
             v = ball.evaluate(f, values, prec)
             exact_zero = v.is_exact() and v.is_zero()
@@ -802,7 +835,7 @@ def _exact_side(side: _Side, point: Mapping[Symbol, Expr]) -> tuple[str, object]
                 continue
             if w is not sympy.true:
                 try:
-                    if not ball.evaluate(Piecewise((1, w), (0, True)), {}, 512):
+                    if not ball.holds(w, {}, 512):
                         continue
                 except (ball.Uncertain, ball.Unsupported, ball.Undefined):
                     return "unknown", "cannot decide a branch condition there"
@@ -985,7 +1018,9 @@ def prove_identity(
             raise SymderivError(f"parameter {s.name} must be a real symbol")
     base = _order_values(symbols, order_at)
     L, R = calculus.to_piecewise(lhs), calculus.to_piecewise(rhs)
-    left, right = _Side(L, lhs_domain), _Side(R, rhs_domain)
+    # where each side is defined is read from the expression as given: folding into one
+    # Piecewise moves inner conditions (sqrt(z) >= 1) out of the branch that guarded them
+    left, right = _Side(lhs, lhs_domain), _Side(rhs, rhs_domain)
     domain = [sympy.sympify(b) for b in breakpoints or ()]
     search_deadline = None if deadline is None else deadline + max(2.0, 0.25 * timeout)
 

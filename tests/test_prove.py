@@ -29,9 +29,13 @@ def test_refutation_carries_a_checkable_counterexample():
     x = mpmath.mpf(ce["z"])
     lhs = 1 - mpmath.tanh(x) ** 2
     rhs = 1 - mpmath.tanh(x)
-    assert abs(mpmath.mpf(ce["lhs"]) - lhs) < mpmath.mpf(10) ** -35
-    assert abs(mpmath.mpf(ce["rhs"]) - rhs) < mpmath.mpf(10) ** -35
+    # the sides are printed to as many digits as show the difference, correctly rounded
+    for key, exact in (("lhs", lhs), ("rhs", rhs)):
+        digits = len(ce[key].lstrip("-0.").replace(".", "").split("e")[0])
+        assert digits >= 15
+        assert abs(mpmath.mpf(ce[key]) - exact) <= abs(exact) * mpmath.mpf(10) ** (1 - digits)
     assert abs(lhs - rhs) > mpmath.mpf(10) ** -3
+    assert mpmath.mpf(ce["lhs"]) != mpmath.mpf(ce["rhs"])
 
 
 def test_tiny_constant_is_refuted_not_proved():
@@ -43,8 +47,11 @@ def test_tiny_constant_is_refuted_not_proved():
 
 
 def test_too_tiny_constant_is_never_proved():
+    # off by 1e-60 everywhere: a few hundred bits certify it
     v = prove_identity(S.diff(z), S * (1 - S) + Rational(1, 10**60))
-    assert v.status == "undecided"
+    assert v.status == "refuted"
+    mid, rad = _difference(v.counterexample)
+    assert abs(mid + mpmath.mpf(10) ** -60) <= rad + mpmath.mpf(10) ** -70
 
 
 def test_true_on_one_piece_only_is_refuted():
@@ -133,7 +140,7 @@ CORPUS = [
     # near misses: a tiny constant
     ("sigmoid", "a*(1 - a) + 10**-30", {}, "refuted", None),
     ("tanh", "1 - a**2 - 10**-12", {}, "refuted", None),
-    ("sigmoid", "a*(1 - a) + 10**-70", {}, "undecided", None),
+    ("sigmoid", "a*(1 - a) + 10**-70", {}, "refuted", None),
 ]
 
 
@@ -159,14 +166,23 @@ def _check_counterexample(name, claim, params, ce):
     values.update({act.param(k).symbol: Rational(str(v)) for k, v in params.items()})
     g = act.expr.subs(values)
     rhs = parse_expr_safe(claim, act.symbols).subs(values)
-    mpmath.mp.dps = 50
+    mpmath.mp.dps = 120
     x = mpmath.mpf(ce["z"])
     gm = sympy.lambdify(z, g, "mpmath")
     lhs_ref = mpmath.diff(gm, x)
     rhs_ref = sympy.lambdify([z, sympy.Symbol("a", real=True)], rhs, "mpmath")(x, gm(x))
-    assert abs(mpmath.mpf(ce["lhs"]) - lhs_ref) < mpmath.mpf(10) ** -30 * (1 + abs(lhs_ref))
-    assert abs(mpmath.mpf(ce["rhs"]) - rhs_ref) < mpmath.mpf(10) ** -30 * (1 + abs(rhs_ref))
-    assert abs(lhs_ref - rhs_ref) > mpmath.mpf(10) ** -35
+    for key, ref in (("lhs", lhs_ref), ("rhs", rhs_ref)):  # correct to the digits printed
+        digits = len(ce[key].lstrip("-0.").replace(".", "").split("e")[0])
+        assert abs(mpmath.mpf(ce[key]) - ref) <= abs(ref) * mpmath.mpf(10) ** (1 - digits)
+    mid, rad = _difference(ce)  # the certified difference holds the independent one, not 0
+    assert abs(mid) > rad
+    assert abs((lhs_ref - rhs_ref) - mid) <= rad * 1.01 + abs(mid) * mpmath.mpf(10) ** -80
+
+
+def _difference(ce):
+    """The printed certified difference lhs - rhs, "mid ± rad", as two mpf."""
+    mid, _, rad = ce["difference"].partition("±")
+    return mpmath.mpf(mid.strip()), mpmath.mpf(rad.strip() or 0)
 
 
 def test_kink_note_follows_the_convention():
@@ -221,7 +237,8 @@ def test_claim_with_a_parameter_dependent_breakpoint():
     v = prove_identity(sympy.Piecewise((0, z < 0), (1, z > 0)), sympy.Max(0, sympy.sign(z - alpha)),
                        breakpoints=[0])
     assert v.status == "refuted"
-    assert 0 < Rational(v.counterexample["z"]) < Rational(v.counterexample["alpha"])
+    # anywhere on (0, alpha], z = alpha included: there sign(0) = 0 and the claim is 0
+    assert 0 < Rational(v.counterexample["z"]) <= Rational(v.counterexample["alpha"])
 
 
 def test_proof_needing_an_order_of_the_claims_own_breakpoints_is_not_a_proof():
