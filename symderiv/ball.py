@@ -26,11 +26,10 @@ symderiv.ball.Undefined: division by zero
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import sympy
-import math
-
 from flint import arb, ctx, fmpq
 from sympy import Expr, Symbol
 
