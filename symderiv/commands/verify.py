@@ -9,8 +9,8 @@ the catalogue's activations may be called, e.g. ``sigmoid(z)``, and catalogue pa
 stand for those parameters); optional ``params = {alpha = 0.2}``. Other keys are ignored.
 
 Time: the whole command has ``--timeout`` seconds (default :data:`DEFAULT_BUDGET`); each claim
-gets at most the larger of :data:`CLAIM_TIMEOUT` and a fair share, and never more than what is
-left. A claim whose time runs out is ``undecided`` (so is a claim never reached), and the
+gets at most :data:`CLAIM_TIMEOUT` and at most 1.5 times an even split of what is left among
+the claims not yet checked, so that a few hard claims cannot starve the rest. A claim whose time runs out is ``undecided`` (so is a claim never reached), and the
 command still prints every result: a spent budget is an answer here, not an error.
 """
 
@@ -224,9 +224,9 @@ def run(args) -> int:
 
     results = []
     deadline = time.monotonic() + args.timeout
-    share = max(CLAIM_TIMEOUT, args.timeout / len(claims))
-    for claim in claims:
+    for i, claim in enumerate(claims):
         left = deadline - time.monotonic()
+        share = min(CLAIM_TIMEOUT, 1.5 * left / (len(claims) - i))
         if left < 0.05:
             verdict = Verdict("undecided", f"not attempted: the time budget ({args.timeout:g} s) "
                                            "was spent on earlier claims")
