@@ -59,7 +59,8 @@ def _sign(x):
     return mpmath.mpf((x > 0) - (x < 0))
 
 
-def _heaviside(x, h0=mpmath.mpf(1) / 2):  # SymPy's default, as the claim text means it
+def _heaviside(x, h0=None):  # SymPy's default 1/2, as the claim text means it
+    h0 = mpmath.mpf(1) / 2 if h0 is None else h0
     return mpmath.mpf(1) if x > 0 else (mpmath.mpf(0) if x < 0 else h0)
 
 
