@@ -469,10 +469,32 @@ def _real_inverses(e: Expr) -> Expr:
                                     lambda x: x.args[0].args[0]))
 
 
+def _one_exponential(e: Expr) -> Expr:
+    """With every function written with exp, and every exp(c_i*u) of one u (c_i rational),
+    the difference as a rational function of X = exp(u/q) and z: if it cancels to 0 as a
+    rational function it is 0 for every real X > 0, exp(u/q) included (gelu_tanh with tanh
+    and with sigmoid)."""
+    e = e.rewrite(sympy.exp)
+    atoms = [x for x in e.atoms(sympy.exp) if x.has(z)]
+    if not atoms:
+        return e
+    base = atoms[0].args[0]
+    ratios = [sympy.cancel(x.args[0] / base) for x in atoms]
+    if not all(r.is_Rational for r in ratios):
+        return e
+    q = math.lcm(*(int(r.q) for r in ratios))
+    X = sympy.Dummy("X", positive=True)
+    f = e.xreplace({x: X ** int(r * q) for x, r in zip(atoms, ratios, strict=True)})
+    if any(x.has(z) for x in f.atoms(sympy.exp)):
+        return e
+    return sympy.cancel(sympy.together(f))
+
+
 #: The rewrites tried, in order, to reduce a difference to 0 (name, function).
 _REWRITES = (
     ("expand", sympy.expand),
     ("cancel", lambda e: sympy.cancel(sympy.together(e))),
+    ("a rational function of one exponential", _one_exponential),
     ("simplify", sympy.simplify),
     ("exp form", lambda e: sympy.simplify(e.rewrite(sympy.exp))),
     ("exp form with powers combined",

@@ -353,3 +353,46 @@ def test_every_counterexample_is_real(verdicts):
                 assert abs((lhs - rhs) - mid) <= rad * mpmath.mpf("1.01") + abs(mid) * mpmath.mpf(10) ** -20
         seen += 1
     assert seen >= 30
+
+
+IDENTITY_NAMES = {
+    "gelu": lambda x: G["gelu"][0](x, {}), "gelu_tanh": lambda x: G["gelu_tanh"][0](x, {}),
+    "sigmoid": _sig, "silu": lambda x: x * _sig(x), "asinh": mpmath.asinh, "relu": lambda x: max(x, 0),
+}
+
+# identities in z (lhs, rhs, True or a witness z): the forms the issue asks to prove, and near misses
+IDENTITIES = [
+    ("gelu(z)", "z*erfc(-z/sqrt(2))/2", True),
+    ("gelu_tanh(z)", f"z/(1 + exp(-2*{U}))", True),
+    ("log(exp(z) + exp(-z))", "Abs(z) + log(1 + exp(-2*Abs(z)))", True),
+    ("asinh(sinh(z))", "z", True),
+    ("sigmoid(z)", "(1 + tanh(z/2))/2", True),
+    ("silu(z)", "z*sigmoid(z)", True),
+    ("relu(z)", "(z + Abs(z))/2", True),
+    ("gelu(z)", "z*erfc(z/sqrt(2))/2", "1"),
+    ("gelu_tanh(z)", f"z/(1 + exp(-{U}))", "1"),
+    ("log(exp(z) + exp(-z))", "Abs(z) + log(1 + exp(-2*Abs(z))) + 10**-40", "0"),
+    ("asinh(sinh(z))", "Abs(z)", "-1"),
+    ("sigmoid(z)", "(1 + tanh(z/2))/2 + exp(-800)*sign(z - 700)**2", "0"),
+]
+
+
+@pytest.mark.parametrize(("lhs", "rhs", "truth"), IDENTITIES, ids=[f"{c[0]}={c[1][:30]}" for c in IDENTITIES])
+def test_identities(lhs, rhs, truth):
+    from symderiv.claims import verify_identity
+
+    def side(text, x):
+        tree = ast.fix_missing_locations(_Exact().visit(ast.parse(text, mode="eval")))
+        env = {**NAMESPACE, **IDENTITY_NAMES, "pi": mpmath.pi, "_mpf": mpmath.mpf, "_div": _div, "z": x}
+        return eval(compile(tree, "<identity>", "eval"), {"__builtins__": {}}, env)  # the test's own text
+
+    with mpmath.workdps(DPS):  # the label first, independently
+        if truth is True:
+            for t in GRID:
+                x = mpmath.mpf(t)
+                assert abs(side(lhs, x) - side(rhs, x)) <= mpmath.mpf(10) ** -80 * (1 + abs(side(lhs, x)))
+        else:
+            x = mpmath.mpf(truth)
+            assert side(lhs, x) != side(rhs, x)
+    v = verify_identity(lhs, rhs, timeout=20)
+    assert v.status == ("proved" if truth is True else "refuted"), v
