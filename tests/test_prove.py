@@ -196,6 +196,7 @@ def test_kink_note_follows_the_convention():
 # ---- perturbations of true identities are never proved -------------------------------------------
 
 from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 from tests.strategies import TRUE_CLAIMS, differs, perturbed_claims  # noqa: E402
 
@@ -259,3 +260,34 @@ def test_numerically_safer_spellings_are_proved():
     assert prove_identity(expm1(z), exp(z) - 1).status == "proved"
     assert prove_identity(log1p(exp(-abs(z))) + sympy.Max(z, 0),
                           sympy.log(1 + exp(z)) + Rational(1, 10**20)).status == "refuted"
+
+
+@st.composite
+def _point_perturbations(draw):
+    """A true claim made false at one point c only: times sign(z - c)**2 (0 at c), or times
+    (z - c)/(z - c) as text (undefined at c, which SymPy would cancel). c is never a kink
+    (a multiple of 1/7 plus 1/100), and the claim is nonzero there."""
+    name, claim = draw(st.sampled_from(TRUE_CLAIMS))
+    c = Rational(draw(st.integers(min_value=-20, max_value=20)), 7) + Rational(1, 100)
+    kind = draw(st.sampled_from(["sign squared", "removable"]))
+    return name, claim, c, kind
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], max_examples=20)
+@given(_point_perturbations())
+def test_claims_false_at_one_point_are_refuted_there(case):
+    from symderiv.printing import to_text
+
+    name, claim, c, kind = case
+    act = get(name)
+    defaults = {p.symbol: p.default for p in act.params}
+    at_c = claim.subs(act.symbols["a"], act.expr).subs(defaults).subs(z, c)
+    assume(abs(sympy.N(at_c, 30)) > 1e-20)  # g'(c) = 0 would make the change invisible
+    if kind == "sign squared":
+        wrong: object = claim * sympy.sign(z - c) ** 2
+    else:
+        wrong = f"({to_text(claim)})*(z - {c})/(z - {c})"
+    params = {p.name: str(p.default) for p in act.params}  # fixed: the point must be where it fails
+    v = verify_claim(name, wrong, params)
+    assert v.status == "refuted", (name, wrong, v)
+    assert Rational(v.counterexample["z"]) == c
