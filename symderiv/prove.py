@@ -1031,7 +1031,8 @@ def prove_identity(
         lhs_domain = [(k, f.subs(fix), w.subs(fix)) for k, f, w in lhs_domain]
         rhs_domain = [(k, f.subs(fix), w.subs(fix)) for k, f, w in rhs_domain]
     symbols = sorted(set().union(lhs.free_symbols, rhs.free_symbols,
-                                 *(f.free_symbols for _, f, _ in [*lhs_domain, *rhs_domain])) - {z},
+                                 *(f.free_symbols for _, f, _ in [*lhs_domain, *rhs_domain]),
+                                 *(sympy.sympify(b).free_symbols for b in breakpoints or ())) - {z},
                      key=lambda s: s.name)
     if a in symbols:
         raise SymderivError("the identity still contains a; substitute a = g(z) first (verify_claim does)")
