@@ -48,7 +48,7 @@ import sympy
 from IPython.display import Image, Markdown, display
 
 import symderiv
-from symderiv.prove import verify_claim
+from symderiv.claims import verify_claim
 from symderiv.teach.plot import figure
 from symderiv.teach.steps import steps
 from symderiv.teach.table import render, table

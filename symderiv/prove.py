@@ -662,9 +662,15 @@ class _Side:
     def ball(self, values: Mapping[Symbol, Expr], prec: int):
         """An Arb ball, or a string saying why the side is (certainly) undefined there."""
         for kind, f, where in self.conditions:
-            if where is not sympy.true and not ball.holds(where, values, prec):
-                continue
-            v = ball.evaluate(f, values, prec)
+            try:
+                if where is not sympy.true and not ball.holds(where, values, prec):
+                    continue
+            except ball.Undefined:
+                continue  # an undefined guard: its own conditions (listed too) say so
+            try:
+                v = ball.evaluate(f, values, prec)
+            except ball.Undefined as exc:
+                return str(exc)  # f is a part of the side as written
             exact_zero = v.is_exact() and v.is_zero()
             if (kind == "nonzero" and exact_zero) or (kind == "positive" and v <= 0) or (kind == "nonnegative" and v < 0):
                 return _KIND_TEXT[kind]

@@ -577,9 +577,10 @@ def test_verify_answers_undecided_when_the_budget_runs_out(capsys, tmp_path):
     out, err = capsys.readouterr()
     assert status == 3 and err == ""
     rows = json.loads(out)
-    assert [r["status"] for r in rows] == ["undecided", "undecided"]
-    assert "time budget (2 s) ran out" in rows[0]["method"]
-    assert "not attempted" in rows[1]["method"]
+    assert rows[0]["status"] == "undecided"
+    assert "ran out" in rows[0]["method"]
+    # the slow claim took at most 1.5x its even share: the quick one still got time
+    assert "not attempted" not in rows[1]["method"]
     assert elapsed < 4
 
 

@@ -34,7 +34,10 @@ def test_single_claim_statuses(run_cli):
     assert r.stdout.startswith("proved")
     r = run_cli("verify", "softsign", "1 - a**2")
     assert r.returncode == 1 and "counterexample: z = " in r.stdout
-    r = run_cli("verify", "sigmoid", "a*(1 - a) + 10**-70")
+    r = run_cli("verify", "sigmoid", "a*(1 - a) + 10**-70")  # certified at a few hundred bits
+    assert r.returncode == 1 and "difference = -1.0" in r.stdout and "e-70 ±" in r.stdout
+    # true (the Gudermannian: 2 atan(e^z) - pi/2 = atan(sinh z)), beyond the symbolic step
+    r = run_cli("verify", "sigmoid", "a*(1 - a) + 2*atan(exp(z)) - pi/2 - atan(sinh(z))")
     assert r.returncode == 3 and r.stdout.startswith("undecided")
 
 
@@ -85,8 +88,8 @@ def test_claims_file_undecided_without_refutation_exits_3(cli, tmp_path):
 activation = "sigmoid"
 derivative = "a*(1 - a)"
 [[claim]]
-lhs = "sigmoid(z)"
-rhs = "sigmoid(z) + 10**-70"
+lhs = "2*atan(exp(z)) - pi/2"
+rhs = "atan(sinh(z))"
 """)
     r = cli("verify", "--claims", path)
     assert r.returncode == 3, (r.stdout, r.stderr)

@@ -456,6 +456,9 @@ class Rule:
     #: False for a rule applied to definitions only, not again after differentiating (there, the
     #: derivative's own primitives are the more accurate form).
     after_diff: bool = True
+    #: Points where the identity's rhs is undefined as a real formula but the float kernel
+    #: takes the limit (ratio_to_sum at z = 0: c/0 = inf, 1/(1 + inf) = 0); the proof excludes them.
+    excluded: tuple = ()
 
     def apply(self, expr: Expr) -> Expr:
         """``expr`` with every match of the pattern replaced."""
@@ -518,7 +521,8 @@ RULES: tuple[Rule, ...] = (
     Rule("minus_hypot", _x - hypot(_x, _k), lambda x, k: -k**2 / SqPlus(x, k**2),
          z - hypot(z, _cpos), -_cpos**2 / SqPlus(z, _cpos**2), "x - hypot(x, k) cancels for x >> 0"),
     Rule("ratio_to_sum", _sq / (_sq + _c), lambda sq, c: 1 / (1 + c / sq),
-         z**2 / (z**2 + _cpos), 1 / (1 + _cpos / z**2), "u/(u + c) is inf/inf once u overflows"),
+         z**2 / (z**2 + _cpos), 1 / (1 + _cpos / z**2), "u/(u + c) is inf/inf once u overflows",
+         excluded=(sympy.S.Zero,)),
     Rule("one_minus_square", 1 - _v**2, lambda v: (1 - v) * (1 + v),
          1 - z**2, (1 - z) * (1 + z), "1 - a^2 cancels for |a| near 1; 1 - a is exact there"),
 )
