@@ -118,12 +118,8 @@ def evaluate(expr: Expr, values: Mapping[Symbol, Expr], prec: int) -> arb:
         Uncertain: the precision does not decide a condition or a division.
         Unsupported: a function without a ball implementation.
     """
-    old = ctx.prec
-    ctx.prec = prec
-    try:
+    with ctx.workprec(prec):
         return _Evaluator(values).value(expr)
-    finally:
-        ctx.prec = old
 
 
 def holds(cond, values: Mapping[Symbol, Expr], prec: int) -> bool:
@@ -132,12 +128,8 @@ def holds(cond, values: Mapping[Symbol, Expr], prec: int) -> bool:
     Raises :class:`Uncertain` when ``prec`` bits do not decide it. (Never test a ball's
     truth with ``bool``: ``bool(arb(0))`` is True in python-flint.)
     """
-    old = ctx.prec
-    ctx.prec = prec
-    try:
+    with ctx.workprec(prec):
         return _Evaluator(values).truth(cond)
-    finally:
-        ctx.prec = old
 
 
 class _Evaluator:
@@ -292,12 +284,8 @@ def radius_text(x: arb, max_digits: int = 25) -> str:
     """
     if x.is_exact() and x.is_zero():
         return "0"
-    old = ctx.prec
-    ctx.prec = max(old, 128)  # reading the printed midpoint back must not add its own error
-    try:
+    with ctx.workprec(max(ctx.prec, 128)):  # reading the printed midpoint back must not add its own error
         return _radius_text(x, max_digits)
-    finally:
-        ctx.prec = old
 
 
 def _radius_text(x: arb, max_digits: int) -> str:
