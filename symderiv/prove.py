@@ -1193,7 +1193,6 @@ def _special_counterexample(left, right, specials, symbols, param_sets) -> _Cert
                 continue
             status, got = _check_point(left, right, {z: point, **values})
             if status == "differs":
-                got.values.setdefault(z, point)
                 got.values[z] = point
                 for s in symbols:
                     got.values[s] = values[s]
