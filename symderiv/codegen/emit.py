@@ -40,6 +40,7 @@ from sympy import Abs, Expr, Symbol, oo
 from .. import calculus
 from ..catalogue import Activation, a, all_activations, get, z
 from ..errors import GeneratedFileError, SymderivError
+from . import frameworks
 from .lower import lower
 from .printer import ORDER, Equal, Ind, IsNan, KernelPrinter, Patch, Select, Shifted, Where
 from .rewrites import VARIANTS, elementary, postprocess, stable, to_primitives, unfuse
@@ -1298,12 +1299,23 @@ def render_all(names: Iterable[str] | None = None) -> dict[str, str]:
     files["__init__.py"] = _with_header("\n".join(init_lines) + "\n", "the whole catalogue", __version__)
     files["_runtime.py"] = _with_header(RUNTIME, "symderiv.codegen.emit.RUNTIME", __version__)
     for name in wanted:
-        files[f"{name}.py"] = _with_header(rendered[name], f"catalogue entry {name!r}", __version__)
+        files[f"{name}.py"] = _with_header(rendered[name][0], f"catalogue entry {name!r}", __version__)
+    for k, framework in enumerate(("torch", "jax"), start=1):
+        runtime = frameworks.TORCH_RUNTIME if framework == "torch" else frameworks.JAX_RUNTIME
+        files[f"{framework}/__init__.py"] = _with_header(frameworks.render_init(framework, modules),
+                                                         "the whole catalogue", __version__)
+        files[f"{framework}/_runtime.py"] = _with_header(
+            runtime, f"symderiv.codegen.frameworks.{framework.upper()}_RUNTIME", __version__)
+        for name in wanted:
+            files[f"{framework}/{name}.py"] = _with_header(rendered[name][k], f"catalogue entry {name!r}",
+                                                           __version__)
     return files
 
 
-def _render_one(name: str) -> tuple[str, str]:
-    return name, render_module(kernels_for(get(name)))
+def _render_one(name: str) -> tuple[str, tuple[str, str, str]]:
+    """The NumPy, PyTorch and JAX modules of one activation, from one :class:`Kernel`."""
+    kernel = kernels_for(get(name))
+    return name, (render_module(kernel), frameworks.render_torch(kernel), frameworks.render_jax(kernel))
 
 
 def _map(fn, items: list[str]):
@@ -1395,7 +1407,8 @@ def write(files: dict[str, str], out: Path, force: bool = False) -> list[str]:
     try:
         for path, data in todo:
             current = path
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=out)
+            path.parent.mkdir(exist_ok=True)  # torch/, jax/
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             staged.append((tmp, path))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

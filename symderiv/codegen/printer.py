@@ -197,7 +197,8 @@ class KernelPrinter(SciPyPrinter):
 
     def _print_Quotient(self, expr):
         n, d = expr.args
-        return f"({self._print(n)}/{self.parenthesize(d, sympy.printing.precedence.PRECEDENCE['Mul'])})"
+        mul = sympy.printing.precedence.PRECEDENCE["Mul"]
+        return f"({self.parenthesize(n, mul)}/{self.parenthesize(d, mul)})"
 
     def _print_Product(self, expr):
         x, y = (self.parenthesize(e, sympy.printing.precedence.PRECEDENCE['Mul']) for e in expr.args)

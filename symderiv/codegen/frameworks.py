@@ -1,0 +1,540 @@
+"""PyTorch and JAX drop-ins from the same :class:`~symderiv.codegen.emit.Kernel` as the NumPy kernels.
+
+For each activation the stable g, g' and g'' the NumPy kernels are built from (the primitives'
+stable forms, the saturation clips and the ±inf/NaN patches of :func:`.emit.kernels_for`) are
+printed once more, by SymPy's printer with ``torch.`` or ``jax.numpy.`` functions
+(:class:`FrameworkPrinter`), common subexpressions shared by ``sympy.cse``. The runtime
+templates :data:`TORCH_RUNTIME` and :data:`JAX_RUNTIME` wrap them:
+
+* PyTorch: ``NAME(x, *, convention="torch", **params)`` applies a ``torch.autograd.Function``
+  whose backward is ``grad * g'(x)`` from the stable g' (never ``a*(1 - a)`` from a rounded a),
+  itself a Function whose backward is ``grad * g''(x)``; ``nn.Module`` classes named as
+  ``torch.nn``'s wrap them.
+* JAX: ``NAME(x, *, convention="jax", **params)`` is a ``jax.custom_jvp`` function whose
+  tangent is g' (again a ``custom_jvp``, with g'' as its tangent): jit, vmap and second order.
+
+Both compute in float64 (where the device or JAX's x64 mode has it) and round once to the input's
+dtype, as the NumPy kernels do, so float32, float16 and bfloat16 get the float64 result rounded.
+The value at a kink follows ``convention`` (``torch``, ``jax``, ``left``, ``right``, ``mid``): the
+forms carry PyTorch's values, and the others are written where ``x`` equals the breakpoint,
+from :func:`symderiv.calculus.kinks` (g') and the one-sided limits of g'' (the side the
+convention's g' takes; the mean where it takes neither).
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy
+from sympy import Expr
+from sympy.printing.numpy import _known_functions_numpy
+from sympy.printing.precedence import PRECEDENCE
+
+from .. import calculus
+from ..catalogue import Activation, z
+from .printer import _COMPARE, KernelPrinter
+from .rewrites import stable
+
+__all__ = ["CONVENTIONS", "FrameworkPrinter", "MODULE_NAMES", "render_jax", "render_torch"]
+
+#: The conventions every drop-in takes (``convention=``), each giving the value at kinks.
+CONVENTIONS = ("torch", "jax", "left", "right", "mid")
+
+#: ``torch.nn`` class names; the other entries get their name in CamelCase.
+MODULE_NAMES = {
+    "relu": "ReLU", "relu6": "ReLU6", "leaky_relu": "LeakyReLU", "elu": "ELU", "celu": "CELU",
+    "selu": "SELU", "gelu": "GELU", "gelu_tanh": "GELUTanh", "silu": "SiLU", "log_sigmoid": "LogSigmoid",
+    "hardtanh": "Hardtanh", "hardsigmoid": "Hardsigmoid", "hardswish": "Hardswish",
+    "hardshrink": "Hardshrink", "softshrink": "Softshrink", "tanhshrink": "Tanhshrink",
+}
+
+
+def module_name(name: str) -> str:
+    """The ``nn.Module`` class name for catalogue entry ``name`` (``torch.nn``'s where it has one)."""
+    return MODULE_NAMES.get(name) or "".join(part.capitalize() for part in name.split("_"))
+
+
+class FrameworkPrinter(KernelPrinter):
+    """:class:`~symderiv.codegen.printer.KernelPrinter`'s numbers and powers, with the functions
+    of ``torch`` or ``jax.numpy`` (``framework``), elementwise and NaN-propagating."""
+
+    def __init__(self, framework: str, arrays=()):
+        self.framework = framework
+        self._module = {"torch": "torch", "jax": "jnp"}[framework]
+        self._kf = {k: f"{self._module}.{v}" for k, v in _known_functions_numpy.items()}
+        super().__init__({"fully_qualified_modules": False}, arrays)
+        self._kf = {k: f"{self._module}.{v}" for k, v in _known_functions_numpy.items()}
+
+    def _print(self, expr, **kwargs):
+        # a number is a literal, never a framework call on a Python number (torch.sqrt(2) fails)
+        if isinstance(expr, Expr) and expr.is_number and not expr.is_Integer and expr.is_finite:
+            return repr(float(expr))
+        return super()._print(expr, **kwargs)
+
+    def _module_format(self, fqn, register=True):
+        return fqn
+
+    def _where(self, cond: str, a: str, b: str, numbers: bool = False) -> str:
+        if numbers and self.framework == "torch":
+            # torch.where of two Python numbers is of the default dtype (float32): make one a
+            # 0-dimensional tensor of the input's dtype and device
+            a = f"z.new_tensor({a})"
+        return f"{self._module}.where({cond}, {a}, {b})"
+
+    def _print_Where(self, expr):
+        cond, a, b = expr.args
+        return self._where(self._print(cond), self._print(a), self._print(b), self._scalar(a) and self._scalar(b))
+
+    def _scalar(self, e: Expr) -> bool:
+        """Whether ``e`` prints as a Python number (numbers and parameters, no array)."""
+        return not (e.free_symbols & self.arrays)
+
+    _print_Select = _print_Where
+
+    def _print_Patch(self, expr):  # pragma: no cover - only the NumPy kernels split costly branches
+        raise NotImplementedError("Patch")
+
+    def _print_Ind(self, expr):
+        return self._where(self._compare(expr.args[0]), "1.0", "0.0", True)
+
+    def _compare(self, cond) -> str:
+        op = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<="}[_COMPARE[type(cond)]]
+        lhs, rhs = (self.parenthesize(s, PRECEDENCE["Relational"] + 1) for s in (cond.lhs, cond.rhs))
+        return f"({lhs} {op} {rhs})"
+
+    def _print_Relational(self, expr):
+        if type(expr) in _COMPARE:
+            return self._compare(expr)
+        return super()._print_Relational(expr)
+
+    def _print_Equal(self, expr):
+        return f"({self._print(expr.args[0])} == {self._print(expr.args[1])})"
+
+    def _print_IsNan(self, expr):
+        return f"{self._module}.isnan({self._print(expr.args[0])})"
+
+    def _print_Piecewise(self, expr):
+        *pairs, (last, _cond) = expr.args
+        out, scalar = self._print(last), self._scalar(last)
+        for value, c in reversed(pairs):
+            out = self._where(self._print(c), self._print(value), out, scalar and self._scalar(value))
+            scalar = False
+        return out
+
+    def _print_Infinity(self, expr):
+        return "float('inf')"
+
+    def _print_NegativeInfinity(self, expr):
+        return "-float('inf')"
+
+    def _print_NaN(self, expr):
+        return "float('nan')"
+
+    def _print_Abs(self, expr):
+        return f"{self._module}.abs({self._print(expr.args[0])})"
+
+    def _minmax(self, expr, fn):
+        arrays = [e for e in expr.args if not self._scalar(e)]
+        numbers = [e for e in expr.args if self._scalar(e)]
+        out = self._print(arrays[0])
+        for e in arrays[1:]:
+            out = f"{self._module}.{fn}({out}, {self._print(e)})"
+        for c in numbers:
+            if self.framework == "torch":
+                out = f"torch.clamp({out}, {'min' if fn == 'maximum' else 'max'}={self._print(c)})"
+            else:
+                out = f"jnp.{fn}({self._print(c)}, {out})"
+        return out
+
+    def _print_Heaviside(self, expr):
+        x, h0 = expr.args
+        if h0 not in (0, 1):  # pragma: no cover - the kernels' steps take h0 in {0, 1}
+            raise NotImplementedError(f"Heaviside(x, {h0})")
+        return self._where(f"({self._print(x)} {'>=' if h0 else '>'} 0)", "1.0", "0.0", True)
+
+    def _print_sign(self, expr):
+        return f"{self._module}.sign({self._print(expr.args[0])})"
+
+    def _print_hypot(self, expr):
+        x, y = expr.args
+        args = [f"z.new_tensor({self._print(e)})" if self.framework == "torch" and self._scalar(e)
+                else self._print(e) for e in (x, y)]
+        return f"{self._module}.hypot({args[0]}, {args[1]})"
+
+    def _print_Erfc(self, expr):
+        fn = "torch.special.erfc" if self.framework == "torch" else "jax.scipy.special.erfc"
+        return f"{fn}({self._print(expr.args[0])})"
+
+    _print_erfc = _print_Erfc
+
+    def _print_Pow(self, expr, rational=False):
+        base, e = expr.args
+        if expr.is_number:
+            return repr(float(expr))
+        if e == sympy.Rational(1, 2) and self._scalar(base):  # a parameter's: a Python float
+            return f"math.sqrt({self._print(base)})"
+        if e == sympy.Rational(1, 2):
+            return f"{self._module}.sqrt({self._print(base)})"
+        if e == -sympy.Rational(1, 2):
+            return f"(1/{self._module}.sqrt({self._print(base)}))"
+        return super()._print_Pow(expr, rational=rational)
+
+
+def _function(name: str, expr: Expr, args: list[str], printer_for) -> list[str]:
+    """``def name(*args): ...`` computing ``expr`` with common subexpressions shared."""
+    repl, (reduced,) = sympy.cse([expr], symbols=sympy.numbered_symbols("_t"), order="canonical")
+    arrays = {z}
+    for sym, e in repl:
+        if e.free_symbols & arrays:
+            arrays.add(sym)
+    printer = printer_for(arrays)
+    lines = [f"def {name}({', '.join(args)}):"]
+    lines += [f"    {sym} = {printer.doprint(e)}" for sym, e in repl]
+    lines.append(f"    return {printer.doprint(reduced)}")
+    text = "\n".join(lines)
+    foreign = re.search(r"(?<![\w.])(numpy|scipy|select|patch|fix)\b", text)
+    if foreign:  # a printer gap: the NumPy printer's fallback reached a framework's code
+        raise AssertionError(f"{name}: {foreign.group(0)!r} printed for a framework")
+    return lines
+
+
+def _order2_limit(pieces, j: int, side: str) -> Expr:
+    piece = pieces[j] if side == "left" else pieces[j + 1]
+    return calculus._limit(sympy.diff(piece.expr, z, 2), pieces[j].hi, "-" if side == "left" else "+")
+
+
+def kink_table(act: Activation) -> list[tuple[Expr, dict[str, tuple[Expr, Expr]]]]:
+    """``[(b, {convention: (g'(b), g''(b))})]`` for each breakpoint b of ``act`` (params symbolic).
+
+    g'(b) is :func:`symderiv.calculus.kinks`' value of the convention; g''(b) is the one-sided
+    limit of g'' on the side whose g' the convention takes, the mean of both where it takes
+    neither. A convention without a value of its own (a framework lacking the function, at a
+    point where g is not differentiable) takes PyTorch's.
+    """
+    order_at = act.defaults()
+    pieces = calculus.pieces(act.expr, order_at)
+    conventions = {fw: dict(table) for fw, table in act.conventions.items()}
+    kinks = {k.z: k for k in calculus.kinks(act.expr, conventions, order_at)}
+    out = []
+    for j in range(len(pieces) - 1):
+        b = pieces[j].hi
+        kink = kinks.get(b)
+        if kink is None:
+            continue
+        left2, right2 = _order2_limit(pieces, j, "left"), _order2_limit(pieces, j, "right")
+        table = {}
+        for conv in CONVENTIONS:
+            v1 = kink.values.get(conv)
+            if v1 is None:
+                v1 = kink.values.get("torch")
+            if v1 is None:
+                v1 = kink.values["left"]
+            if sympy.simplify(v1 - kink.values["left"]) == 0:
+                v2 = left2
+            elif sympy.simplify(v1 - kink.values["right"]) == 0:
+                v2 = right2
+            else:
+                v2 = (left2 + right2) / 2
+            table[conv] = (sympy.simplify(v1), sympy.simplify(v2))
+        out.append((b, table))
+    return out
+
+
+def _forms(kernel) -> list[Expr]:
+    """g, g', g'' of ``kernel`` with the primitives in their stable forms (as the NumPy kernels)."""
+    out = []
+    for k, e in enumerate(kernel.orders):
+        out.append(sympy.piecewise_fold(stable(e, kernel.variant if k < 2 else None)))
+    return out
+
+
+def _check_params(act: Activation) -> list[str]:
+    lines = []
+    for p in act.params:
+        kind = next((k for k in ("positive", "nonnegative", "negative") if getattr(p.symbol, f"is_{k}")), "real")
+        lines.append(f"    {p.name} = _param({act.name!r}, {p.name!r}, {p.name}, {kind!r})")
+    return lines
+
+
+def _render(kernel, framework: str) -> str:
+    act = kernel.activation
+    n, params = act.name, [p.name for p in act.params]
+    printer_for = (lambda arrays: FrameworkPrinter(framework, arrays))
+    pdefault = "".join(f", {p.name}={float(p.default)!r}" for p in act.params)
+    pdoc = "".join(f"\n        {p.name}: {p.description} (default {p.default})." for p in act.params)
+    g, g1, g2 = _forms(kernel)
+    args = ["z", *params]
+    out = [
+        f'"""{"PyTorch" if framework == "torch" else "JAX"} drop-in for {n}: {act.description}.',
+        "",
+        f"g(z) = {act.expr}",
+        "",
+        "Generated from the symbolic catalogue; see symderiv.codegen.frameworks.",
+        '"""',
+        "",
+    ]
+    functions = [_function(f"_{n}{suffix}", expr, args, printer_for)
+                 for suffix, expr in (("", g), ("_grad", g1), ("_grad2", g2))]
+    if any("math." in line for lines in functions for line in lines):
+        out += ["import math", ""]
+    out += ["import torch", ""] if framework == "torch" else ["import jax", "import jax.numpy as jnp", ""]
+    out += ["from ._runtime import Activation, _param", ""]
+    cls = module_name(n)
+    out += [f"__all__ = {[n, cls] if framework == 'torch' else [n]!r}", "", ""]
+    for lines in functions:
+        out += [*lines, "", ""]
+    printer = printer_for(set())
+    table = kink_table(act)
+    out.append(f"def _{n}_kinks({', '.join(params)}):")
+    out.append('    """((b, {convention: (g\'(b), g\'\'(b))}), ...) at each breakpoint b."""')
+    if not table:
+        out.append("    return ()")
+    else:
+        out.append("    return (")
+        for b, values in table:
+            entries = ", ".join(f"{c!r}: ({printer.doprint(v1)}, {printer.doprint(v2)})"
+                                for c, (v1, v2) in values.items())
+            out.append(f"        ({printer.doprint(b)}, {{{entries}}}),")
+        out.append("    )")
+    out += ["", ""]
+    default = "torch" if framework == "torch" else "jax"
+    out.append(f"_{n.upper()} = Activation({n!r}, _{n}, _{n}_grad, _{n}_grad2, _{n}_kinks)")
+    out += ["", ""]
+    what = ("a torch.autograd.Function: backward is grad * g'(x) from the stable g', itself differentiable\n"
+            "    (double backward gives g'' from its stable form)" if framework == "torch" else
+            "a jax.custom_jvp function: its tangent is g'(x) from the stable g', itself a custom_jvp\n"
+            "    with g''(x) as tangent (jit, vmap, second order)")
+    out += [
+        f'def {n}(x, *, convention="{default}"{pdefault}):',
+        f'    """{n}(x), {what}.',
+        "",
+        f"    Computed in float64 and rounded once to x's dtype. ``convention`` ({', '.join(CONVENTIONS)})",
+        "    gives the derivatives' values at kinks." + (f"\n\n    Parameters:{pdoc}" if pdoc else ""),
+        '    """',
+        *_check_params(act),
+        f"    return _{n.upper()}.apply(x, convention, ({', '.join(params)}{',' if params else ''}))",
+        "",
+        "",
+    ]
+    if framework == "torch":
+        init_args = "".join(f", {p}={p}" for p in params)
+        out += [
+            f"class {cls}(torch.nn.Module):",
+            f'    """``torch.nn`` module applying :func:`{n}` (exact-tail gradients).{pdoc}"""',
+            "",
+            f'    def __init__(self, *, convention="torch"{pdefault}):',
+            "        super().__init__()",
+            f"        {n}(torch.zeros(1, dtype=torch.float64), convention=convention{init_args})  # checks",
+            "        self.convention = convention",
+            *[f"        self.{p} = float({p})" for p in params],
+            "",
+            "    def forward(self, x):",
+            f"        return {n}(x, convention=self.convention"
+            + "".join(f", {p}=self.{p}" for p in params) + ")",
+            "",
+            "    def extra_repr(self):",
+            "        return " + " + ".join(["f\"convention={self.convention!r}\"",
+                                            *[f"f\", {p}={{self.{p}!r}}\"" for p in params]]),
+            "",
+            "",
+        ]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_torch(kernel) -> str:
+    """The source of ``generated/torch/<name>.py`` (without the header)."""
+    return _render(kernel, "torch")
+
+
+def render_jax(kernel) -> str:
+    """The source of ``generated/jax/<name>.py`` (without the header)."""
+    return _render(kernel, "jax")
+
+
+def render_init(framework: str, names: list[str]) -> str:
+    """``generated/<framework>/__init__.py``: every drop-in of ``names``."""
+    what = "PyTorch autograd Functions and nn.Modules" if framework == "torch" else "JAX custom_jvp functions"
+    lines = [f'"""{what} with exact-tail derivatives, generated from the symderiv catalogue."""', ""]
+    lines += ["from ._runtime import CONVENTIONS"]
+    lines += [f"from . import {m} as _{m}" for m in names]
+    lines += [f"from .{m} import *  # noqa: F403" for m in names]
+    lines += ["", "__all__ = ['CONVENTIONS'] + [name for module in (" + ", ".join(f"_{m}" for m in names)
+              + (",) " if len(names) == 1 else ") ") + "for name in module.__all__]"]
+    return "\n".join(lines) + "\n"
+
+
+_COMMON = '''
+CONVENTIONS = ("torch", "jax", "left", "right", "mid")
+
+
+def _param(activation, name, value, kind):
+    """``value`` as a float, checked against the parameter's assumption (positive, real, ...)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{activation}: parameter {name} must be a real number, got {value!r}") from None
+    ok = {"positive": v > 0, "nonnegative": v >= 0, "negative": v < 0, "real": True}[kind]
+    if not (ok and math.isfinite(v)):
+        raise ValueError(f"{activation}: parameter {name} must be {kind} and finite, got {value!r}")
+    return v
+
+
+def _convention(activation, convention):
+    if convention not in CONVENTIONS:
+        raise ValueError(f"{activation}: unknown convention {convention!r} (valid: {', '.join(CONVENTIONS)})")
+    return convention
+'''
+
+TORCH_RUNTIME = '''"""Shared part of the PyTorch drop-ins: dtypes, kink conventions and the autograd Functions."""
+
+import math
+
+import torch
+''' + _COMMON + '''
+
+def _work(x):
+    """``x`` as the float tensor the forms compute on: float64 where the device has it."""
+    if not x.is_floating_point():
+        x = x.to(torch.get_default_dtype())
+    if x.dtype != torch.float64 and x.device.type != "mps":
+        return x.to(torch.float64)
+    return x
+
+
+def _eval(act, order, x, convention, params):
+    """g^(order)(x) at ``convention``'s kink values, in x's float dtype."""
+    w = _work(x)
+    r = (act.g, act.grad, act.grad2)[order](w, *params)
+    if not torch.is_tensor(r):  # a constant form (relu'' = 0)
+        r = torch.full_like(w, r)
+    elif r.shape != w.shape:
+        r = r.expand(w.shape)
+    if order and convention != "torch":  # the forms carry PyTorch's values
+        for b, values in act.kinks(*params):
+            r = torch.where(w == b, values[convention][order - 1], r)
+    dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
+    r = r.to(dtype)
+    return x.view_as(x) if r is x else r  # autograd saves x: the identity returns a view of it
+
+
+class _Value(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, act, convention, params):
+        return _eval(act, 0, x, convention, params)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, act, convention, params = inputs
+        ctx.save_for_backward(x)
+        ctx.args = (act, convention, params)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _Grad.apply(x, *ctx.args), None, None, None
+
+
+class _Grad(torch.autograd.Function):
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(x, act, convention, params):
+        return _eval(act, 1, x, convention, params)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, act, convention, params = inputs
+        ctx.save_for_backward(x)
+        ctx.args = (act, convention, params)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # plain torch operations: differentiable again (third order by autograd of the stable g'')
+        return grad * _eval(ctx.args[0], 2, x, *ctx.args[1:]), None, None, None
+
+
+class Activation:
+    """One activation's forms: ``g``, ``grad``, ``grad2`` (in z and the parameters) and ``kinks``."""
+
+    def __init__(self, name, g, grad, grad2, kinks):
+        self.name, self.g, self.grad, self.grad2, self.kinks = name, g, grad, grad2, kinks
+
+    def apply(self, x, convention, params):
+        _convention(self.name, convention)
+        if not torch.is_tensor(x):
+            x = torch.as_tensor(x, dtype=torch.get_default_dtype())
+        if x.is_complex():
+            raise TypeError(f"{self.name}: complex input")
+        return _Value.apply(x, self, convention, params)
+
+    def __repr__(self):
+        return f"<symderiv.kernels.torch activation {self.name}>"
+'''
+
+JAX_RUNTIME = '''"""Shared part of the JAX drop-ins: dtypes, kink conventions and the custom_jvp rules."""
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+''' + _COMMON + '''
+
+def _work(x):
+    """``x`` as the float array the forms compute on: float64 when JAX's x64 mode is on."""
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    if jax.config.jax_enable_x64:
+        return x.astype(jnp.float64)
+    return x.astype(jnp.float32) if x.dtype != jnp.float32 else x
+
+
+def _eval(act, order, x, convention, params):
+    w = _work(x)
+    r = (act.g, act.grad, act.grad2)[order](w, *params)
+    if order and convention != "torch":  # the forms carry PyTorch's values
+        for b, values in act.kinks(*params):
+            r = jnp.where(w == b, values[convention][order - 1], r)
+    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else w.dtype
+    return jnp.broadcast_to(jnp.asarray(r, dtype=w.dtype), w.shape).astype(dtype)
+
+
+class Activation:
+    """One activation's forms: ``g``, ``grad``, ``grad2`` (in z and the parameters) and ``kinks``."""
+
+    def __init__(self, name, g, grad, grad2, kinks):
+        self.name, self.g, self.grad, self.grad2, self.kinks = name, g, grad, grad2, kinks
+
+        @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+        def value(x, convention, params):
+            return _eval(self, 0, x, convention, params)
+
+        @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+        def derivative(x, convention, params):
+            return _eval(self, 1, x, convention, params)
+
+        @value.defjvp
+        def _value_jvp(convention, params, primals, tangents):
+            (x,), (t,) = primals, tangents
+            return value(x, convention, params), derivative(x, convention, params) * t
+
+        @derivative.defjvp
+        def _derivative_jvp(convention, params, primals, tangents):
+            (x,), (t,) = primals, tangents
+            return derivative(x, convention, params), _eval(self, 2, x, convention, params) * t
+
+        self._value = value
+
+    def apply(self, x, convention, params):
+        _convention(self.name, convention)
+        x = jnp.asarray(x)
+        if jnp.issubdtype(x.dtype, jnp.complexfloating):
+            raise TypeError(f"{self.name}: complex input")
+        return self._value(x, convention, params)
+
+    def __repr__(self):
+        return f"<symderiv.kernels.jax activation {self.name}>"
+'''
