@@ -200,8 +200,10 @@ def _reference_parts(name: str, kind: str) -> _Reference:
     return _Reference((_mp(f), _mp(fprime)), False, tuple(points))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def reference(name: str, kind: str, x: float) -> mpmath.mpf:
-    """The exact value (to >= 50 digits) of kernel ``kind`` of ``name`` at the float ``x``."""
+    """The exact value (to >= 50 digits) of kernel ``kind`` of ``name`` at the float ``x``
+    (remembered: the NumPy kernels and the drop-ins are measured on the same points)."""
     ref = _reference_parts(name, kind)
     if math.isnan(x):
         return mpmath.nan
@@ -269,13 +271,18 @@ def _kernel(name: str, kind: str):
 
 
 def measure(name: str, kinds: Sequence[str] = KINDS, points: np.ndarray | None = None,
-            peers: bool = True) -> list[Result]:
-    """Measure each kernel of ``name`` on ``points`` (default: :func:`grid`)."""
+            peers: bool = True, using: str = "numpy") -> list[Result]:
+    """Measure each kernel of ``name`` on ``points`` (default: :func:`grid`).
+
+    ``using`` picks whose: ``"numpy"`` (:mod:`symderiv.kernels`), or the drop-ins
+    ``"torch"`` / ``"jax"`` (:mod:`symderiv.kernels.torch`, :mod:`symderiv.kernels.jax`, float64,
+    PyTorch's kink convention, derivatives by the framework's autograd through their rules).
+    """
     act = get(name)
     pts = grid() if points is None else np.asarray(points, dtype=float)
     out = []
     for kind in kinds:
-        got = _kernel(act.name, kind)(pts)
+        got = _kernel(act.name, kind)(pts) if using == "numpy" else dropin_values(using, act, kind, pts)
         refs = [reference(act.name, kind, float(x)) for x in pts]
         errs = np.array([ulp_error(g, r) for g, r in zip(got, refs, strict=True)])
         # the bound at every point: only computed where the error is not already tiny
@@ -403,30 +410,46 @@ def _jax_fn(act: Activation):
     return None
 
 
-def peer_values(peer: str, act: Activation, kind: str, pts: np.ndarray) -> np.ndarray | None:
-    """PyTorch's or JAX's value / autograd derivative (float64) at ``pts``; None if unavailable."""
+def dropin_values(framework: str, act: Activation, kind: str, pts: np.ndarray, dtype: str = "float64",
+                  convention: str = "torch") -> np.ndarray:
+    """symderiv's PyTorch or JAX drop-in for ``act`` (value, or derivative by the framework's
+    autograd through the drop-in's rules) at ``pts`` in ``dtype``, as float64."""
+    import importlib
+
+    module = importlib.import_module(f"symderiv.kernels.{framework}")
+    fn = functools.partial(getattr(module, act.name), convention=convention)
+    if framework == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    return _autograd_values(framework, fn, kind, pts, dtype)
+
+
+def _autograd_values(framework: str, fn, kind: str, pts: np.ndarray, dtype: str = "float64") -> np.ndarray:
     order = KINDS.index(kind)
-    if peer == "torch":
-        fn = _torch_fn(act)
-        if fn is None:
-            return None
+    if framework == "torch":
         import torch
 
-        x = torch.tensor(pts, dtype=torch.float64, requires_grad=True)
+        x = torch.tensor(pts, dtype=getattr(torch, dtype), requires_grad=True)
         y = fn(x)
         for _ in range(order):
             (y,) = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=False)
-        return y.detach().numpy().copy()
-    fn = _jax_fn(act)
-    if fn is None:
-        return None
+        return y.detach().to(torch.float64).numpy().copy()
     import jax
     import jax.numpy as jnp
 
     f = fn
     for _ in range(order):
         f = jax.grad(f)
-    return np.asarray(jax.vmap(f)(jnp.asarray(pts, dtype=jnp.float64)))
+    return np.asarray(jax.vmap(f)(jnp.asarray(pts, dtype=getattr(jnp, dtype))), dtype=np.float64)
+
+
+def peer_values(peer: str, act: Activation, kind: str, pts: np.ndarray) -> np.ndarray | None:
+    """PyTorch's or JAX's value / autograd derivative (float64) at ``pts``; None if unavailable."""
+    fn = _torch_fn(act) if peer == "torch" else _jax_fn(act)
+    if fn is None:
+        return None
+    return _autograd_values(peer, fn, kind, pts)
 
 
 def run(names: Iterable[str] | None = None, size: str = "full", peers: bool = True) -> list[dict]:

@@ -122,8 +122,9 @@ def test_output_is_reproducible_across_hash_seeds(tmp_path):
         res = subprocess.run([sys.executable, "-m", "symderiv", "generate", "leaky_relu", "--out", str(out)],
                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
         assert res.returncode == 0, res.stderr
-        texts.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
+        texts.append({str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.py"))})
     assert texts[0] == texts[1]
+    assert {"leaky_relu.py", "torch/leaky_relu.py", "jax/leaky_relu.py"} <= set(texts[0])
     committed = {name: (ROOT / "generated" / name).read_bytes() for name in texts[0]}
     assert texts[0] == committed
 
