@@ -190,7 +190,8 @@ class FrameworkPrinter(KernelPrinter):
 
 def _function(name: str, expr: Expr, args: list[str], printer_for) -> list[str]:
     """``def name(*args): ...`` computing ``expr`` with common subexpressions shared."""
-    repl, (reduced,) = sympy.cse([expr], symbols=sympy.numbered_symbols("_t"), order="canonical")
+    exprs = list(expr) if isinstance(expr, sympy.Tuple) else [expr]
+    repl, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("_t"), order="canonical")
     arrays = {z}
     for sym, e in repl:
         if e.free_symbols & arrays:
@@ -198,7 +199,7 @@ def _function(name: str, expr: Expr, args: list[str], printer_for) -> list[str]:
     printer = printer_for(arrays)
     lines = [f"def {name}({', '.join(args)}):"]
     lines += [f"    {sym} = {printer.doprint(e)}" for sym, e in repl]
-    lines.append(f"    return {printer.doprint(reduced)}")
+    lines.append(f"    return {', '.join(printer.doprint(e) for e in reduced)}")
     text = "\n".join(lines)
     foreign = re.search(r"(?<![\w.])(numpy|scipy|select|patch|fix)\b", text)
     if foreign:  # a printer gap: the NumPy printer's fallback reached a framework's code
@@ -283,6 +284,8 @@ def _render(kernel, framework: str) -> str:
     ]
     functions = [_function(f"_{n}{suffix}", expr, args, printer_for)
                  for suffix, expr in (("", g), ("_grad", g1), ("_grad2", g2))]
+    # g and g' sharing their work (one exp for sigmoid's both): what a training step's forward takes
+    functions.append(_function(f"_{n}_value_and_grad", sympy.Tuple(g, g1), args, printer_for))
     if any("math." in line for lines in functions for line in lines):
         out += ["import math", ""]
     out += ["import torch", ""] if framework == "torch" else ["import jax", "import jax.numpy as jnp", ""]
@@ -308,7 +311,7 @@ def _render(kernel, framework: str) -> str:
         out.append("    )")
     out += ["", ""]
     default = "torch" if framework == "torch" else "jax"
-    out.append(f"_{n.upper()} = Activation({n!r}, _{n}, _{n}_grad, _{n}_grad2, _{n}_kinks)")
+    out.append(f"_{n.upper()} = Activation({n!r}, _{n}, _{n}_grad, _{n}_grad2, _{n}_kinks, _{n}_value_and_grad)")
     out += ["", ""]
     what = ("a torch.autograd.Function: backward is grad * g'(x) from the stable g', itself differentiable\n"
             "    (double backward gives g'' from its stable form)" if framework == "torch" else
@@ -413,10 +416,8 @@ def _work(x):
     return x
 
 
-def _eval(act, order, x, convention, params):
-    """g^(order)(x) at ``convention``'s kink values, in x's float dtype."""
-    w = _work(x)
-    r = (act.g, act.grad, act.grad2)[order](w, *params)
+def _finish(act, order, w, r, x, convention, params):
+    """A form's result ``r`` on ``w``: full shape, ``convention``'s kink values, x's float dtype."""
     if not torch.is_tensor(r):  # a constant form (relu'' = 0)
         r = torch.full_like(w, r)
     elif r.shape != w.shape:
@@ -429,26 +430,47 @@ def _eval(act, order, x, convention, params):
     return x.view_as(x) if r is x else r  # autograd saves x: the identity returns a view of it
 
 
+def _eval(act, order, x, convention, params):
+    """g^(order)(x) at ``convention``'s kink values, in x's float dtype."""
+    w = _work(x)
+    return _finish(act, order, w, (act.g, act.grad, act.grad2)[order](w, *params), x, convention, params)
+
+
+def _eval_pair(act, x, convention, params):
+    """(g(x), g'(x)) from one pass over the shared work."""
+    w = _work(x)
+    value, grad = act.value_and_grad(w, *params)
+    return (_finish(act, 0, w, value, x, convention, params),
+            _finish(act, 1, w, grad, x, convention, params))
+
+
 class _Value(torch.autograd.Function):
+    """g(x); the forward also computes g'(x) (sharing the work) and saves it for the backward."""
+
     generate_vmap_rule = True
 
     @staticmethod
     def forward(x, act, convention, params):
-        return _eval(act, 0, x, convention, params)
+        return _eval_pair(act, x, convention, params)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
         x, act, convention, params = inputs
-        ctx.save_for_backward(x)
+        ctx.mark_non_differentiable(output[1])
+        ctx.save_for_backward(x, output[1])
         ctx.args = (act, convention, params)
 
     @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * _Grad.apply(x, *ctx.args), None, None, None
+    def backward(ctx, grad, _grad_of_derivative):
+        x, derivative = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: g' as a differentiable function of x
+            derivative = _Grad.apply(x, *ctx.args)
+        return grad * derivative, None, None, None
 
 
 class _Grad(torch.autograd.Function):
+    """g'(x), whose backward is g''(x) from its stable form (plain operations: differentiable again)."""
+
     generate_vmap_rule = True
 
     @staticmethod
@@ -464,15 +486,16 @@ class _Grad(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        # plain torch operations: differentiable again (third order by autograd of the stable g'')
         return grad * _eval(ctx.args[0], 2, x, *ctx.args[1:]), None, None, None
 
 
 class Activation:
-    """One activation's forms: ``g``, ``grad``, ``grad2`` (in z and the parameters) and ``kinks``."""
+    """One activation's forms: ``g``, ``grad``, ``grad2``, ``value_and_grad`` (in z and the
+    parameters) and ``kinks``."""
 
-    def __init__(self, name, g, grad, grad2, kinks):
+    def __init__(self, name, g, grad, grad2, kinks, value_and_grad):
         self.name, self.g, self.grad, self.grad2, self.kinks = name, g, grad, grad2, kinks
+        self.value_and_grad = value_and_grad
 
     def apply(self, x, convention, params):
         _convention(self.name, convention)
@@ -480,7 +503,9 @@ class Activation:
             x = torch.as_tensor(x, dtype=torch.get_default_dtype())
         if x.is_complex():
             raise TypeError(f"{self.name}: complex input")
-        return _Value.apply(x, self, convention, params)
+        if torch.is_grad_enabled() and x.requires_grad:
+            return _Value.apply(x, self, convention, params)[0]
+        return _eval(self, 0, x, convention, params)  # no graph: g alone
 
     def __repr__(self):
         return f"<symderiv.kernels.torch activation {self.name}>"
@@ -523,8 +548,9 @@ def _eval(act, order, x, convention, params):
 class Activation:
     """One activation's forms: ``g``, ``grad``, ``grad2`` (in z and the parameters) and ``kinks``."""
 
-    def __init__(self, name, g, grad, grad2, kinks):
+    def __init__(self, name, g, grad, grad2, kinks, value_and_grad):
         self.name, self.g, self.grad, self.grad2, self.kinks = name, g, grad, grad2, kinks
+        self.value_and_grad = value_and_grad
 
         @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
         def value(x, convention, params):
