@@ -60,7 +60,7 @@ def _mp_exact(name: str, kind: str, x: float) -> float:
 
 @pytest.mark.parametrize(("name", "x"), [("sigmoid", 40.0), ("sigmoid", -40.0), ("tanh", 20.0),
                                          ("silu", -30.0), ("gelu", -10.0), ("softplus", -50.0)])
-def test_the_reported_tails_torch(name, x):
+def test_the_reported_tails_torch(name, x, torch_path):
     """pytorch#195527 (sigmoid', tanh' 0 in float64), #195685 (tanh float32), #187806 (gelu
     float32): nonzero and right, in float64 and float32."""
     torch = _torch()
@@ -92,7 +92,7 @@ def test_sigmoid_grad_at_40_where_the_frameworks_give_0():
 
 # ------------------------------------------------------------------ dtypes
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "gelu", "mish", "leaky_relu", "selu", "hardswish"])
-def test_lower_precision_is_the_float64_result_rounded_once(name):
+def test_lower_precision_is_the_float64_result_rounded_once(name, torch_path):
     torch = _torch()
     from symderiv.kernels import torch as st
 
@@ -118,8 +118,35 @@ def test_integer_input_with_fractional_alpha_is_not_truncated():
 
 
 # ------------------------------------------------------------------ against the frameworks
+@pytest.fixture(params=["numpy on the cpu", "torch forms"])
+def torch_path(request, monkeypatch):
+    """Both paths of the PyTorch drop-ins: the NumPy kernels (CPU float32/64) and the torch forms."""
+    _torch()
+    from symderiv.kernels.torch import _runtime
+
+    monkeypatch.setattr(_runtime, "USE_NUMPY_ON_CPU", request.param == "numpy on the cpu")
+    return request.param
+
+
 @pytest.mark.parametrize("name", names())
-def test_gradcheck_and_gradgradcheck(name):
+def test_on_the_cpu_the_numpy_kernels_bits(name):
+    torch = _torch()
+    from symderiv.kernels import torch as st
+
+    from symderiv import kernels
+
+    for dtype in (torch.float64, torch.float32):
+        x = torch.tensor(_GRID).to(dtype).requires_grad_()
+        y = getattr(st, name)(x)
+        (g,) = torch.autograd.grad(y.sum(), x)
+        value, grad = getattr(kernels, f"{name}_value_and_grad")(x.detach().numpy())
+        assert y.dtype == g.dtype == dtype
+        np.testing.assert_array_equal(y.detach().numpy(), value)
+        np.testing.assert_array_equal(g.numpy(), grad)
+
+
+@pytest.mark.parametrize("name", names())
+def test_gradcheck_and_gradgradcheck(name, torch_path):
     torch = _torch()
     from symderiv.kernels import torch as st
 
@@ -186,7 +213,7 @@ def _one_sided(act, b: float, side: str) -> float:
 
 
 @pytest.mark.parametrize("name", _kinked())
-def test_kink_values_per_convention(name):
+def test_kink_values_per_convention(name, monkeypatch):
     """left/right: the one-sided derivative of the definition; mid: their mean; torch: what
     torch's own autograd gives there; jax: what jax.grad of jax.nn's gives there."""
     act = get(name)
@@ -207,7 +234,11 @@ def test_kink_values_per_convention(name):
         for peer in ("torch", "jax"):
             if peer in frameworks and (accuracy._torch_fn(act) if peer == "torch" else accuracy._jax_fn(act)):
                 want[peer] = float(accuracy.peer_values(peer, act, "grad", np.array([b]))[0])
-        for fw in frameworks:
+        for fw, numpy_on_cpu in [(f, p) for f in frameworks for p in ((True, False) if f == "torch" else (None,))]:
+            if fw == "torch":
+                from symderiv.kernels.torch import _runtime
+
+                monkeypatch.setattr(_runtime, "USE_NUMPY_ON_CPU", numpy_on_cpu)
             for conv in CONVENTIONS:
                 if conv not in want:
                     continue

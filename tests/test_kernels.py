@@ -46,10 +46,12 @@ def _jax_measurable(points: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", names())
-def test_within_the_error_bound_everywhere_on_the_grid(name):
+def test_within_the_error_bound_everywhere_on_the_grid(name, monkeypatch):
     """The NumPy kernels, and the PyTorch and JAX drop-ins where installed (value, and g', g''
     by the framework's autograd through their rules; float64, PyTorch's kink convention), on the
-    same points, within the same bound (the references are computed once)."""
+    same points, within the same bound (the references are computed once). The PyTorch drop-ins
+    are measured on their torch forms (what runs on other devices; on the CPU they call the
+    NumPy kernels, bit for bit: tests/test_dropins.py)."""
     for r in _within_bound(name, GRID):
         if name in accuracy.STRICT and not r.kernel.endswith("grad2"):
             assert r.worst_ulp <= 4, r
@@ -58,6 +60,8 @@ def test_within_the_error_bound_everywhere_on_the_grid(name):
             importlib.import_module(framework)
         except ImportError:
             continue
+        if framework == "torch":
+            monkeypatch.setattr(importlib.import_module("symderiv.kernels.torch._runtime"), "USE_NUMPY_ON_CPU", False)
         for r in accuracy.measure(name, points=points, peers=False, using=framework):
             assert r.over_bound == 0, (framework, r.kernel, r.worst_ulp, r.at, r.allowed)
 

@@ -292,6 +292,9 @@ def _render(kernel, framework: str) -> str:
     if any("_runtime.tanh(" in line for lines in functions for line in lines):
         out += ["from . import _runtime"]
     out += ["from ._runtime import Activation, _param", ""]
+    if framework == "torch":  # CPU float32/float64 tensors: the NumPy kernels (see the runtime)
+        out[-1:-1] = [f"from ..{n} import {n} as _numpy, {n}_grad as _numpy_grad, "
+                      f"{n}_value_and_grad as _numpy_value_and_grad"]
     cls = module_name(n)
     out += [f"__all__ = {[n, cls] if framework == 'torch' else [n]!r}", "", ""]
     for lines in functions:
@@ -311,7 +314,10 @@ def _render(kernel, framework: str) -> str:
         out.append("    )")
     out += ["", ""]
     default = "torch" if framework == "torch" else "jax"
-    out.append(f"_{n.upper()} = Activation({n!r}, _{n}, _{n}_grad, _{n}_grad2, _{n}_kinks, _{n}_value_and_grad)")
+    extra = f", numpy=(_numpy, _numpy_grad, _numpy_value_and_grad), params={tuple(params)!r}" \
+        if framework == "torch" else ""
+    out.append(f"_{n.upper()} = Activation({n!r}, _{n}, _{n}_grad, _{n}_grad2, _{n}_kinks, "
+               f"_{n}_value_and_grad{extra})")
     out += ["", ""]
     what = ("a torch.autograd.Function: backward is grad * g'(x) from the stable g', itself differentiable\n"
             "    (double backward gives g'' from its stable form)" if framework == "torch" else
@@ -430,14 +436,47 @@ def _finish(act, order, w, r, x, convention, params):
     return x.view_as(x) if r is x else r  # autograd saves x: the identity returns a view of it
 
 
+#: CPU tensors of float32 or float64 are computed by the NumPy kernels (symderiv.kernels, from the
+#: same catalogue and stable forms: chunked, in place, threaded; zero-copy), as a few framework
+#: operations per term cannot be on a CPU. Other devices and dtypes (and vmap) run the torch forms.
+#: False: the torch forms everywhere.
+USE_NUMPY_ON_CPU = True
+
+try:
+    _wrapped = torch._C._functorch.is_functorch_wrapped_tensor
+except AttributeError:  # pragma: no cover - older torch
+
+    def _wrapped(t):
+        return False
+
+
+def _on_numpy(x):
+    return (USE_NUMPY_ON_CPU and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+            and x.layout == torch.strided and not _wrapped(x))
+
+
+def _patch_kinks(act, order, x, r, convention, params):
+    if convention != "torch":  # the kernels carry PyTorch's values
+        for b, values in act.kinks(*params):
+            r = torch.where(x == b, values[convention][order - 1], r)
+    return r
+
+
 def _eval(act, order, x, convention, params):
     """g^(order)(x) at ``convention``'s kink values, in x's float dtype."""
+    if order < 2 and _on_numpy(x):
+        r = torch.from_numpy(act.numpy[order](x.detach().numpy(), **dict(zip(act.params, params))))
+        return _patch_kinks(act, order, x, r, convention, params)
     w = _work(x)
     return _finish(act, order, w, (act.g, act.grad, act.grad2)[order](w, *params), x, convention, params)
 
 
 def _eval_pair(act, x, convention, params):
     """(g(x), g'(x)) from one pass over the shared work."""
+    if _on_numpy(x):
+        value, grad = act.numpy[2](x.detach().numpy(), **dict(zip(act.params, params)))
+        return (torch.from_numpy(value),
+                _patch_kinks(act, 1, x, torch.from_numpy(grad), convention, params))
     w = _work(x)
     value, grad = act.value_and_grad(w, *params)
     return (_finish(act, 0, w, value, x, convention, params),
@@ -493,9 +532,11 @@ class Activation:
     """One activation's forms: ``g``, ``grad``, ``grad2``, ``value_and_grad`` (in z and the
     parameters) and ``kinks``."""
 
-    def __init__(self, name, g, grad, grad2, kinks, value_and_grad):
+    def __init__(self, name, g, grad, grad2, kinks, value_and_grad, numpy, params):
         self.name, self.g, self.grad, self.grad2, self.kinks = name, g, grad, grad2, kinks
         self.value_and_grad = value_and_grad
+        #: the NumPy kernels (g, g', value_and_grad) and the names of the parameters
+        self.numpy, self.params = numpy, params
 
     def apply(self, x, convention, params):
         _convention(self.name, convention)
