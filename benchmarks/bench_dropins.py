@@ -73,8 +73,9 @@ def bench_jax(n: int, k: int, dtypes) -> None:
     import jax.numpy as jnp
     from symderiv.kernels import jax as sj
 
-    print(f"jax {jax.__version__}")
+    print(f"jax {jax.__version__} (float64 with x64; float32 without, as float32 users run it)")
     for dtype_name in dtypes:
+        jax.config.update("jax_enable_x64", dtype_name == "float64")
         x = jnp.asarray(np.random.default_rng(0).normal(0, 5, n), dtype=getattr(jnp, dtype_name))
         for act in all_activations():
             theirs = accuracy._jax_fn(act)
