@@ -129,6 +129,22 @@ def test_output_is_reproducible_across_hash_seeds(tmp_path):
     assert texts[0] == committed
 
 
+def test_a_subset_is_an_importable_package(tmp_path):
+    """``generate relu --out DIR`` gives a package that imports (its __init__ skips what is absent)."""
+    out = tmp_path / "subset"
+    res = subprocess.run([sys.executable, "-m", "symderiv", "generate", "relu", "--out", str(out)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert res.returncode == 0, res.stderr
+    code = ("import numpy, subset\n"
+            "assert subset.relu_grad(numpy.array([-1.0, 2.0])).tolist() == [0.0, 1.0]\n"
+            "assert not hasattr(subset, 'sigmoid')\n"
+            "try:\n    import torch\nexcept ImportError:\n    pass\nelse:\n"
+            "    import subset.torch as st\n    assert st.relu(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]\n"
+            "    assert st.__all__ == ['CONVENTIONS', 'relu', 'ReLU']\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert res.returncode == 0, res.stderr
+
+
 def test_header_names_source_version_and_hash():
     text = (ROOT / "generated" / "sigmoid.py").read_text()
     first = text.splitlines()[:3]

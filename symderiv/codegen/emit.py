@@ -1285,18 +1285,12 @@ def render_all(names: Iterable[str] | None = None) -> dict[str, str]:
     acts = all_activations() if names is None else [get(n) for n in names]
     files: dict[str, str] = {}
     everything = list(all_activations())
-    init_lines = [
-        '"""Kernels generated from the symderiv catalogue: import and call, e.g. ``sigmoid_grad(z)``."""',
-        "",
-    ]
     wanted = [act.name for act in everything if names is None or act in acts]
     rendered = dict(_map(_render_one, wanted))
     modules = [act.name for act in everything]
-    init_lines += [f"from . import {m} as _{m}" for m in modules]
-    init_lines += [f"from .{m} import *  # noqa: F403" for m in modules]
-    init_lines += ["", "__all__ = [name for module in (" + ", ".join(f"_{m}" for m in modules)
-                   + ") for name in module.__all__]"]
-    files["__init__.py"] = _with_header("\n".join(init_lines) + "\n", "the whole catalogue", __version__)
+    init = frameworks.package_init(
+        "Kernels generated from the symderiv catalogue: import and call, e.g. ``sigmoid_grad(z)``.", modules)
+    files["__init__.py"] = _with_header(init, "the whole catalogue", __version__)
     files["_runtime.py"] = _with_header(RUNTIME, "symderiv.codegen.emit.RUNTIME", __version__)
     for name in wanted:
         files[f"{name}.py"] = _with_header(rendered[name][0], f"catalogue entry {name!r}", __version__)

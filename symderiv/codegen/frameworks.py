@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 import sympy
 from sympy import Expr
@@ -372,16 +373,32 @@ def render_jax(kernel) -> str:
     return _render(kernel, "jax")
 
 
-def render_init(framework: str, names: list[str]) -> str:
-    """``generated/<framework>/__init__.py``: every drop-in of ``names``."""
-    what = "PyTorch autograd Functions and nn.Modules" if framework == "torch" else "JAX custom_jvp functions"
-    lines = [f'"""{what} with exact-tail derivatives, generated from the symderiv catalogue."""', ""]
-    lines += ["from ._runtime import CONVENTIONS"]
-    lines += [f"from . import {m} as _{m}" for m in names]
-    lines += [f"from .{m} import *  # noqa: F403" for m in names]
-    lines += ["", "__all__ = ['CONVENTIONS'] + [name for module in (" + ", ".join(f"_{m}" for m in names)
-              + (",) " if len(names) == 1 else ") ") + "for name in module.__all__]"]
+def package_init(doc: str, names: Sequence[str], first: Sequence[str] = ()) -> str:
+    """An ``__init__.py`` exporting every module of ``names`` that is there.
+
+    The same text whatever was generated: a package written for a subset
+    (``symderiv generate relu --out DIR``) imports the modules it holds and skips the others.
+    ``first`` are names of ``_runtime`` exported too.
+    """
+    lines = [f'"""{doc}"""', "", "import importlib", "import importlib.util", ""]
+    if first:
+        lines += [f"from ._runtime import {', '.join(first)}", ""]
+    lines += [f"__all__ = {list(first)!r}", f"_MODULES = {tuple(names)!r}", "", "_name = _module = None",
+              "for _name in _MODULES:",
+              "    if importlib.util.find_spec(f\"{__name__}.{_name}\") is None:  # generated for a subset",
+              "        continue",
+              "    _module = importlib.import_module(f\"{__name__}.{_name}\")",
+              "    globals().update({n: getattr(_module, n) for n in _module.__all__})",
+              "    __all__ += _module.__all__",
+              "del _name, _module"]
     return "\n".join(lines) + "\n"
+
+
+def render_init(framework: str, names: list[str]) -> str:
+    """``generated/<framework>/__init__.py``: every drop-in of ``names`` (those generated)."""
+    what = "PyTorch autograd Functions and nn.Modules" if framework == "torch" else "JAX custom_jvp functions"
+    return package_init(f"{what} with exact-tail derivatives, generated from the symderiv catalogue.",
+                        names, ("CONVENTIONS",))
 
 
 _COMMON = '''
