@@ -19,7 +19,7 @@ import sympy
 from sympy import Expr, Integer, Rational
 
 from . import calculus
-from .catalogue import Activation, Param, get, z
+from .catalogue import Activation, Param, _shown, get, z
 from .errors import BadParameterValue, ParseError, UnknownConvention
 from .parse import check_constant, parse_expr_safe, parse_number
 from .printing import to_text
@@ -132,7 +132,55 @@ def _value(param: Param, raw: object) -> Expr:
         check_constant(value, f"parameter {param.name}")
     except ParseError as exc:
         raise BadParameterValue(str(exc)) from None
-    return param.check(value)
+    value = param.check(value)
+    _in_range(param.name, value)
+    return value
+
+
+#: Magnitudes a parameter value may have, besides 0: the float64 range with room to spare
+#: (the kernels, PyTorch and JAX compute in floats; a breakpoint at 10**309 is no float).
+PARAM_MAGNITUDE = (Rational(1, 10**300), Integer(10) ** 300)
+
+
+def _in_range(name: str, value: Expr) -> None:
+    from .ball import certify
+
+    lo, hi = PARAM_MAGNITUDE
+    x = abs(certify(value))  # decided already by Param.check
+    if x.is_zero():
+        return
+    if x > certify(hi):
+        raise BadParameterValue(f"parameter {name} is too large: {_shown(value)} (limit 10**300 in magnitude)")
+    if x < certify(lo):
+        raise BadParameterValue(f"parameter {name} is too small: {_shown(value)} is nonzero but below "
+                                "10**-300 in magnitude")
+
+
+def check_constraints(
+    act: Activation, fixed: Mapping[sympy.Symbol, Expr], defaults: Mapping[sympy.Symbol, Expr] | None = None
+) -> None:
+    """Refuse parameter values that break a constraint of ``act`` (``act.constraints``).
+
+    A constraint is checked where every parameter in it has a value: from ``fixed``, or else
+    from ``defaults`` (the values a derivation orders its cases at when a parameter stays
+    symbolic). The one place where relations between parameters are checked.
+    """
+    from .ball import Uncertain, Undefined, Unsupported, holds
+
+    values = {**(defaults or {}), **fixed}
+    for relation, why in act.constraints:
+        if not relation.free_symbols <= set(values):
+            continue
+        try:
+            ok = holds(relation, values, 4096)
+        except (Uncertain, Undefined, Unsupported):
+            ok = False
+        if not ok:
+            given = ", ".join(
+                f"{s.name} = {_shown(values[s], 30)}" + ("" if s in fixed else " (its default: fix it too)")
+                for s in sorted(relation.free_symbols, key=lambda s: s.name)
+            )
+            raise BadParameterValue(f"{act.name} needs {relation} ({why}), got {given}")
 
 
 def resolve(
@@ -148,6 +196,7 @@ def resolve(
     for key, raw in (params or {}).items():
         p = act.param(key)
         fixed[p.symbol] = _value(p, raw)
+    check_constraints(act, fixed, {p.symbol: p.default for p in act.params if p.default is not None})
     return act, fixed
 
 
