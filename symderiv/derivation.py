@@ -92,17 +92,101 @@ def activation_functions() -> dict[str, object]:
 def custom(text: str) -> Activation:
     """An :class:`Activation` from user text in ``z``; other names become real parameters.
 
+    A catalogue parameter reached through a catalogue call (``lambd`` in ``softshrink(z)``)
+    keeps its assumptions, its default (when the catalogue gives it one value) and its
+    activation's constraints. Refused (:class:`~symderiv.errors.ParseError`):
+
+    * text in which ``z`` does not occur but another name does (``x**2``: the derivative in
+      z would silently be 0);
+    * text that is not real for real z: a negative number to a power in z (``(-2)**z``), a
+      power whose base and exponent both vary and whose base is negative somewhere
+      (``sign(z)**z``), or an expression real at none of the probe points
+      (``log(-exp(z))``, ``sqrt(-z**2 - 1)``); the message names the point.
+
     >>> custom("z*sigmoid(z)").expr
     z/(1 + exp(-z))
+    >>> custom("x**2")
+    Traceback (most recent call last):
+    ...
+    symderiv.errors.ParseError: the variable is z, and 'x**2' does not contain it ('x' would be a parameter): write the activation in z
     """
     expr = parse_expr_safe(text, {"z": z}, functions=activation_functions(), free_symbols=True)
     if "a" in {s.name for s in expr.free_symbols}:
         raise ParseError("a custom activation is a function of z; 'a' is reserved for a = g(z)")
+    others = sorted(expr.free_symbols - {z}, key=lambda s: s.name)
+    if z not in expr.free_symbols and others:
+        names = ", ".join(repr(s.name) for s in others)
+        raise ParseError(
+            f"the variable is z, and {_shown(text.strip(), 40)!r} does not contain it ({names} would be "
+            f"{'a parameter' if len(others) == 1 else 'parameters'}): write the activation in z"
+        )
+    from .catalogue import all_activations
+
     params = tuple(
-        Param(s.name, s, None, "custom parameter")  # type: ignore[arg-type]
-        for s in sorted(expr.free_symbols - {z}, key=lambda s: s.name)
+        Param(s.name, s, _catalogue_default(s), "custom parameter")  # type: ignore[arg-type]
+        for s in others
     )
-    return Activation("custom", expr, params=params, family="other", description=text)
+    constraints = tuple(c for act in all_activations() for c in act.constraints
+                        if c[0].free_symbols <= set(others))
+    _require_real(expr, {p.symbol: _probe_value(p) for p in params})
+    return Activation("custom", expr, params=params, family="other", description=text,
+                      constraints=constraints)
+
+
+def _catalogue_default(symbol: sympy.Symbol) -> Expr | None:
+    """The catalogue's default for a parameter symbol, when every entry having it agrees."""
+    from .catalogue import all_activations
+
+    found = {p.default for act in all_activations() for p in act.params if p.symbol == symbol}
+    return found.pop() if len(found) == 1 else None
+
+
+def _probe_value(p: Param) -> Expr:
+    if p.default is not None:
+        return p.default
+    return -Rational(1, 2) if p.symbol.is_negative or p.symbol.is_nonpositive else Rational(1, 2)
+
+
+#: Where a custom activation is probed for being real (exact points, a few non-integers).
+PROBES = tuple(Rational(t) for t in ("-100", "-30", "-10", "-4", "-5/2", "-1", "-1/3", "0", "1/4",
+                                     "1", "5/2", "4", "10", "30", "100"))
+
+
+def _require_real(expr: Expr, values: Mapping[sympy.Symbol, Expr]) -> None:
+    """Refuse an expression that is not real for real z (see :func:`custom`)."""
+    from .ball import Uncertain, Undefined, Unsupported, certify, evaluate
+
+    def at(e: Expr, t: Expr):
+        try:
+            return evaluate(e, {**values, z: t}, 128)
+        except (Uncertain, Unsupported, Undefined):
+            return None
+
+    for node in sympy.preorder_traversal(expr):
+        if not (isinstance(node, sympy.Pow) and node.exp.has(z)) or node.base is sympy.E:
+            continue
+        base = node.base
+        if not base.free_symbols:
+            try:
+                positive = certify(base) > 0
+            except (Uncertain, Undefined, Unsupported):
+                positive = False
+            if not positive:
+                raise ParseError(f"{_shown(node, 40)} is not real for real z (a base <= 0 to a power in z, "
+                                 "e.g. at z = 1/2)")
+        elif base.has(z):
+            for t in sorted(PROBES, key=lambda t: t.is_Integer):  # non-integers first: there it is complex
+                b = at(base, t)
+                if b is not None and b < 0:
+                    where = "at" if not t.is_Integer else "near"
+                    raise ParseError(
+                        f"{_shown(node, 40)} is not real {where} z = {t}: its base is negative there and its "
+                        "exponent varies (write exp(exponent*log(base)) for where the base is positive)")
+    real = [t for t in PROBES if at(expr, t) is not None]
+    if not real:
+        raise ParseError(f"{_shown(expr, 40)} is not real (or not defined) at any of z = "
+                         f"{', '.join(str(t) for t in PROBES[:4])}, ..., {PROBES[-1]}: "
+                         "an activation must be real for real z")
 
 
 def _value(param: Param, raw: object) -> Expr:
@@ -233,6 +317,9 @@ def derive(
                    for fw, table in act.conventions.items()}
     first = calculus.derivative(expr, 1, order_at)
     second = calculus.derivative(expr, 2, order_at)
+    if first.has(sympy.I) or second.has(sympy.I):  # a last guard: never print a complex derivative
+        raise ParseError(f"{_shown(expr, 40)} is not real for real z (its derivative {_shown(first, 40)} "
+                         "is complex)")
     kinks = calculus.kinks(expr, conventions, order_at)
     aform, note = _aform(act, expr, fixed)
     return Derivation(

@@ -372,6 +372,8 @@ def steps(
     values = {p.symbol: p.default for p in act.params if p.default is not None}
     values.update({act.param(k).symbol: v for k, v in d.params.items() if v is not None})
     g = d.definition
+    for sym in g.free_symbols - {z} - set(values):  # a parameter without a default: a sample value
+        values[sym] = -sympy.Rational(1, 2) if sym.is_negative or sym.is_nonpositive else sympy.Rational(1, 2)
     bps = []
     for b in calculus.breakpoints(g, values) if g.has(Piecewise, Max, Min, sympy.Abs) else []:
         bps.append(float(b.subs(values)))

@@ -91,10 +91,31 @@ def evaluate(expr: Expr, env: Mapping[Symbol, object]) -> mpmath.mpf:
     >>> float(evaluate(Derivative(sin(z), z), {z: 0}))
     1.0
     """
-    with mpmath.workdps(DIGITS + 15):
+    expr = sympy.sympify(expr)
+    with mpmath.workdps(DIGITS + 15 + _cancelling_digits(expr, env)):
         env = {k: mpmath.mpmathify(v) if not isinstance(v, Expr) else _to_mp(sympy.sympify(v))
                for k, v in env.items()}
-        return _eval(sympy.sympify(expr), env)
+        return _eval(expr, env)
+
+
+def _cancelling_digits(expr: Expr, env: Mapping[Symbol, object]) -> int:
+    """Digits a sum of a huge constant and z can cancel (``Abs(z - 10**999)``): the decimal
+    size of the largest number in the expression or its values (at most 1100; the parser
+    bounds constants by 10**1000)."""
+    sizes = [0]
+    for n in expr.atoms(sympy.Rational):
+        sizes.append(max(len(str(abs(n.p))), len(str(n.q))))
+    for v in env.values():
+        if isinstance(v, sympy.Rational):
+            sizes.append(max(len(str(abs(v.p))), len(str(v.q))))
+    for f in expr.atoms(sympy.exp):
+        if f.args[0].is_number:
+            try:
+                sizes.append(int(abs(float(f.args[0])) / 2.3) + 1)
+            except (TypeError, ValueError, OverflowError):
+                pass
+    extra = max(sizes)
+    return 0 if extra < 10 else min(extra, 1100)
 
 
 def _eval(e: Expr, env: dict) -> mpmath.mpf:
