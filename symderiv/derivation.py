@@ -162,6 +162,15 @@ def _require_real(expr: Expr, values: Mapping[sympy.Symbol, Expr]) -> None:
         except (Uncertain, Unsupported, Undefined):
             return None
 
+    def undefined(t: Expr) -> bool:
+        try:
+            evaluate(expr, {**values, z: t}, 128)
+        except Undefined:
+            return True
+        except (Uncertain, Unsupported):
+            return False
+        return False
+
     for node in sympy.preorder_traversal(expr):
         if not (isinstance(node, sympy.Pow) and node.exp.has(z)) or node.base is sympy.E:
             continue
@@ -182,8 +191,7 @@ def _require_real(expr: Expr, values: Mapping[sympy.Symbol, Expr]) -> None:
                     raise ParseError(
                         f"{_shown(node, 40)} is not real {where} z = {t}: its base is negative there and its "
                         "exponent varies (write exp(exponent*log(base)) for where the base is positive)")
-    real = [t for t in PROBES if at(expr, t) is not None]
-    if not real:
+    if all(undefined(t) for t in PROBES):  # certainly not real anywhere probed
         raise ParseError(f"{_shown(expr, 40)} is not real (or not defined) at any of z = "
                          f"{', '.join(str(t) for t in PROBES[:4])}, ..., {PROBES[-1]}: "
                          "an activation must be real for real z")
