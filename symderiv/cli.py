@@ -101,10 +101,9 @@ def _os_message(exc: OSError) -> str:
     name = exc.filename
     if name is None:
         return why
-    shown = os.fsdecode(name) if isinstance(name, (str, bytes)) else str(name)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return f"{shown}: {why}"
+    from .files import short_path
+
+    return f"{short_path(name if isinstance(name, (str, bytes)) else str(name))}: {why}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

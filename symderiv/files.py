@@ -19,7 +19,7 @@ import stat
 
 from .errors import SymderivError
 
-__all__ = ["read_regular"]
+__all__ = ["read_regular", "short_path"]
 
 _KINDS = (
     (stat.S_ISFIFO, "a FIFO"),
@@ -29,9 +29,17 @@ _KINDS = (
 )
 
 
-def _shown(path: os.PathLike | str) -> str:
+def short_path(path: os.PathLike | str, n: int = 80) -> str:
+    """``path`` for a one-line message: whole, or its start and its end (the file's name)."""
     text = os.fsdecode(path)
-    return repr(text if len(text) <= 80 else text[:77] + "...")
+    if len(text) <= n:
+        return text
+    tail = n * 2 // 3
+    return text[: n - tail - 3] + "..." + text[-tail:]
+
+
+def _shown(path: os.PathLike | str) -> str:
+    return repr(short_path(path))
 
 
 def read_regular(

@@ -630,6 +630,9 @@ SECOND_ROUND_BAD = [
     (["steps", "--expr", "t*tanh(t)"], "the variable is z"),
     (["derive", "--expr", "alpha*beta"], "('alpha', 'beta' would be parameters)"),
     (["derive", "--expr", "Max(0, log(z))"], "cannot decide the conditions"),
+    (["derive", "--expr", "Max(z, tanh(1000)-1)"], "cannot be built: its arguments cannot be compared"),
+    (["derive", "--expr", "Min(z, atan(10**999)-pi/2, 3)"], "cannot be compared"),
+    (["derive", "--expr", "sign(tanh(1000)-1)*z"], "cannot decide the conditions"),
     # parameter values: exact sign against the assumptions, float range, constraints
     (["derive", "softplus", "--param", "beta=atan(10**999)-pi/2"], "parameter beta must be positive"),
     (["derive", "elu", "--param", "alpha=tanh(1000)-1"], "parameter alpha must be positive"),
@@ -674,7 +677,29 @@ SECOND_ROUND_GOOD = [
     ["derive", "hardtanh", "--param", "min_val=-2", "--param", "max_val=1/2"],
     ["derive", "hardtanh", "--param", "min_val=-2"],
     ["derive", "hardtanh", "--param", "min_val=tanh(1000)-2"],
+    ["derive", "--expr", "Max(z, tanh(1000) - 2)"],
+    ["derive", "--expr", "Max(z, 10**400)"],
 ]
+
+
+def test_plot_refuses_a_target_that_is_not_a_regular_file(capsys, tmp_path):
+    import os
+
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "out.png"
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(target)
+        start = time.perf_counter()
+        assert "exists and is not a regular file" in _one_line_error(capsys, ["plot", "relu", "-o", str(target)])
+        assert time.perf_counter() - start < 5
+        target.unlink()
+    (tmp_path / "dir.png").mkdir()
+    assert "not a regular file" in _one_line_error(capsys, ["plot", "relu", "-o", str(tmp_path / "dir.png")])
+    from symderiv.cli import main  # the twin: an ordinary file is (over)written
+
+    target.write_bytes(b"old")
+    assert main(["plot", "relu", "-o", str(target)]) == 0
+    assert target.read_bytes()[:4] == b"\x89PNG"
 
 
 @pytest.mark.parametrize("argv,fragment", SECOND_ROUND_BAD, ids=[_id(" ".join(a)) for a, _ in SECOND_ROUND_BAD])

@@ -1360,7 +1360,9 @@ def _exists(path: Path) -> bool:
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise GeneratedFileError(f"cannot use {path}: {exc.strerror or exc}") from None
+        from ..files import short_path
+
+        raise GeneratedFileError(f"cannot use {short_path(path)}: {exc.strerror or exc}") from None
     return True
 
 

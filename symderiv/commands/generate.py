@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
@@ -49,5 +48,6 @@ def run(args) -> int:
 
 
 def _short(path: Path) -> str:
-    text = os.fsdecode(path)
-    return text if len(text) <= 80 else text[:77] + "..."
+    from ..files import short_path
+
+    return short_path(path)
