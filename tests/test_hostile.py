@@ -679,7 +679,23 @@ SECOND_ROUND_GOOD = [
     ["derive", "hardtanh", "--param", "min_val=tanh(1000)-2"],
     ["derive", "--expr", "Max(z, tanh(1000) - 2)"],
     ["derive", "--expr", "Max(z, 10**400)"],
+    ["derive", "--expr", "Abs(z + 17*10**307) + Abs(z - 17*10**307)"],  # 3.4e308 apart: no float
 ]
+
+
+@pytest.mark.parametrize("lhs,rhs", [
+    ("Abs(z + 17*10**307) + Abs(z - 17*10**307)", "Abs(z - 17*10**307) + Abs(z + 17*10**307)"),
+    ("Abs(z - 10**999) + Abs(z - 10**998)", "Abs(z - 10**998) + Abs(z - 10**999)"),
+])
+def test_breakpoints_beyond_the_float_range_never_crash_the_prover(capsys, tmp_path, lhs, rhs):
+    """Breakpoints are located to 30 digits with no float range; search points stay inside it."""
+    from symderiv.cli import main
+
+    path = tmp_path / "claims.toml"
+    path.write_text(f'[[claim]]\nlhs = "{lhs}"\nrhs = "{rhs}"\n')
+    status = main(["verify", "--claims", str(path)])
+    out, err = capsys.readouterr()
+    assert status in (0, 3) and err == "" and "refuted" not in out, out + err
 
 
 def test_plot_refuses_a_target_that_is_not_a_regular_file(capsys, tmp_path):
