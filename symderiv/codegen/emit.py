@@ -1446,7 +1446,7 @@ def write(files: dict[str, str], out: Path, force: bool = False) -> list[str]:
     states = {name: _state(out / name) for name in files}
     for name, state in states.items():
         if state == "not-a-file":
-            problems.append(f"{out / name} is not a regular file (a symlink or a directory); not touching it")
+            problems.append(f"{out / name} is not a regular file (a symlink, a directory, a FIFO or a device); not touching it")
         elif state == "foreign":
             problems.append(f"{out / name} was not written by symderiv generate; not touching it")
         elif state == "edited" and not force:
