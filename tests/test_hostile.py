@@ -680,6 +680,13 @@ SECOND_ROUND_GOOD = [
     ["derive", "--expr", "Max(z, tanh(1000) - 2)"],
     ["derive", "--expr", "Max(z, 10**400)"],
     ["derive", "--expr", "Abs(z + 17*10**307) + Abs(z - 17*10**307)"],  # 3.4e308 apart: no float
+    # steps where g' has a pole at a breakpoint, DiracDelta in the raw derivative, extreme values
+    ["steps", "--expr", "Max(z, 1/(z - 1))"],
+    ["steps", "--expr", "Abs(z)**(1/2)"],
+    ["steps", "--expr", "sign(z)"],
+    ["steps", "--expr", "Heaviside(z)"],
+    ["steps", "celu", "--param", "alpha=1e-300"],
+    ["steps", "elu", "--param", "alpha=1e300"],
 ]
 
 

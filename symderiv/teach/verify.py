@@ -48,8 +48,10 @@ class Check:
     """How an equality was established.
 
     Attributes:
-        status: ``"proved"`` (symbolic and numeric), or ``"numeric"`` (the
-            symbolic proof was undecided within its budget; the numeric check passed).
+        status: ``"proved"`` (symbolic and numeric), ``"numeric"`` (the
+            symbolic proof was undecided within its budget; the numeric check passed), or
+            ``"symbolic"`` (proved, but the 50-digit numeric check could not confirm it at
+            these values: extreme parameters defeat it).
         points: how many sample points the numeric check used.
     """
 
@@ -228,7 +230,14 @@ def check(
     values = dict(values or {})
     free = (sympy.sympify(lhs).free_symbols | sympy.sympify(rhs).free_symbols) - {z}
     nums = {s: values.get(s, sympy.Rational(1, 2)) for s in free}
-    used = _numeric(lhs, rhs, nums, sample_points(breakpoints))
+    try:
+        used = _numeric(lhs, rhs, nums, sample_points(breakpoints))
+    except CheckFailed:
+        # extreme values (a parameter of 10**300, a limit on a scale of 10**-300) can defeat
+        # 50 digits; a symbolic proof still settles the step, and says so (status "symbolic")
+        if _symbolic(lhs, rhs, nums, timeout) is True:
+            return Check("symbolic", 0)
+        raise
     proved = _symbolic(lhs, rhs, nums, timeout)
     if proved is False:
         raise CheckFailed(f"{lhs} = {rhs} is refuted symbolically")
