@@ -128,6 +128,8 @@ def breakpoints(expr: Expr, values: Mapping[Symbol, Expr] | None = None) -> list
             parts.append(den)
         for part in parts:
             roots = sympy.solveset(part, z, S.Reals)
+            if roots is S.EmptySet:  # the sides never meet (z > -1/z): only the pole, if any
+                continue
             if not isinstance(roots, sympy.FiniteSet):
                 raise SymderivError(f"cannot locate the breakpoints of the condition {rel}")
             for r in roots:

@@ -879,7 +879,10 @@ def _exact_side(side: _Side, point: Mapping[Symbol, Expr]) -> tuple[str, object]
     """("undefined", why), ("value", exact constant) or ("unknown", why) at an exact point."""
     for kind, f, where in side.conditions:
         if where is not sympy.true:
-            w = where.subs(point)
+            try:
+                w = where.subs(point)
+            except TypeError:  # a condition at a pole of its own (1/z < 0 at z = 0)
+                return "unknown", "cannot decide a branch condition there"
             if w is sympy.false:
                 continue
             if w is not sympy.true:
@@ -893,7 +896,10 @@ def _exact_side(side: _Side, point: Mapping[Symbol, Expr]) -> tuple[str, object]
             return "unknown", f"cannot decide the sign of {to_text(f)}"
         if (kind == "nonzero" and sgn == 0) or (kind == "positive" and sgn <= 0) or (kind == "nonnegative" and sgn < 0):
             return "undefined", _KIND_TEXT[kind]
-    v = calculus.to_piecewise(side.expr).subs(point)
+    try:
+        v = calculus.to_piecewise(side.expr).subs(point)
+    except TypeError:  # SymPy: "Invalid comparison of non-real zoo": a condition divides by 0
+        return "undefined", "division by zero"
     if v.has(sympy.nan, sympy.zoo) or v.has(sympy.oo, -sympy.oo):
         return "undefined", "division by zero"
     if isinstance(v, Piecewise) or v.has(Piecewise):

@@ -687,6 +687,10 @@ SECOND_ROUND_GOOD = [
     ["steps", "--expr", "Heaviside(z)"],
     ["steps", "celu", "--param", "alpha=1e-300"],
     ["steps", "elu", "--param", "alpha=1e300"],
+    # conditions whose sides never meet but pass through a pole
+    ["derive", "--expr", "Max(z, -1/z)"],
+    ["steps", "--expr", "Max(1/z, -1/z)"],
+    ["steps", "--expr", "Heaviside(1/z)"],
 ]
 
 

@@ -377,13 +377,15 @@ def steps(
     for sym in g.free_symbols - {z} - set(values):  # a parameter without a default: a sample value
         values[sym] = -sympy.Rational(1, 2) if sym.is_negative or sym.is_nonpositive else sympy.Rational(1, 2)
     bps = []
-    for b in calculus.breakpoints(g, values) if g.has(Piecewise, Max, Min, sympy.Abs) else []:
+    exact = tuple(calculus.breakpoints(g, values)) if g.has(Piecewise, Max, Min, sympy.Abs, sympy.sign,
+                                                              sympy.Heaviside) else ()
+    for b in exact:
         bps.append(float(b.subs(values)))
     _require_real(g, values, bps)
     out: list[Step] = []
 
     def add(rule: str, before: Expr, after: Expr, note: str) -> None:
-        c = check(before, after, values=values, breakpoints=bps, timeout=timeout)
+        c = check(before, after, values=values, breakpoints=bps, timeout=timeout, excluded=exact)
         out.append(Step(rule, before, after, note, c))
 
     current: Expr = Derivative(g, z)
@@ -412,7 +414,7 @@ def steps(
         in_g = aform.subs(a, g)
         if in_g != result:
             add("write in terms of g(z)", result, in_g, f"g'(z) = {aform.subs(a, Symbol('g(z)'))}")
-        c = check(in_g, aform.subs(a, g), values=values, breakpoints=bps, timeout=timeout)
+        c = check(in_g, aform.subs(a, g), values=values, breakpoints=bps, timeout=timeout, excluded=exact)
         out.append(Step("substitution a = g(z)", in_g, aform,
                         f"with a = g(z) = {g}, computed once in the forward pass", c))
     for rule, before, after, note in _kink_steps(d, result):

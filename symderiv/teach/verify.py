@@ -194,7 +194,8 @@ def _doit(e: Expr, values: Mapping[Symbol, Expr]) -> Expr:
     return e.doit()
 
 
-def _symbolic(lhs: Expr, rhs: Expr, values: Mapping[Symbol, Expr], timeout: float) -> bool | None:
+def _symbolic(lhs: Expr, rhs: Expr, values: Mapping[Symbol, Expr], timeout: float,
+              excluded: tuple = ()) -> bool | None:
     """True when :func:`symderiv.prove.prove_identity` proves the two sides equal off their
     breakpoints, False when it refutes them, None when it is undecided. There is no other
     prover: an undecided step is reported as checked numerically, never as proved."""
@@ -203,7 +204,7 @@ def _symbolic(lhs: Expr, rhs: Expr, values: Mapping[Symbol, Expr], timeout: floa
     try:
         verdict = prove_identity(_doit(sympy.sympify(lhs), values), _doit(sympy.sympify(rhs), values),
                                  timeout=timeout, order_at=dict(values) or None,
-                                 exclude_own_breakpoints=True)
+                                 exclude_own_breakpoints=True, breakpoints=list(excluded) or None)
     except SymderivError:
         return None
     return {"proved": True, "refuted": False}.get(verdict.status)
@@ -216,6 +217,7 @@ def check(
     values: Mapping[Symbol, Expr] | None = None,
     breakpoints: list[float] | tuple[float, ...] = (),
     timeout: float = 10.0,
+    excluded: tuple = (),
 ) -> Check:
     """Establish ``lhs = rhs`` for real z off the breakpoints, or raise :class:`CheckFailed`.
 
@@ -225,6 +227,8 @@ def check(
         values: numbers for the parameters in the numeric check (symbolic
             parameters are otherwise proved for all values where the engine can).
         breakpoints: where the numeric sample points must not fall.
+        excluded: the same points exactly, excluded from the symbolic proof too (a step
+            is claimed between the breakpoints of the function derived, poles included).
         timeout: seconds for the symbolic attempt.
     """
     values = dict(values or {})
@@ -235,10 +239,10 @@ def check(
     except CheckFailed:
         # extreme values (a parameter of 10**300, a limit on a scale of 10**-300) can defeat
         # 50 digits; a symbolic proof still settles the step, and says so (status "symbolic")
-        if _symbolic(lhs, rhs, nums, timeout) is True:
+        if _symbolic(lhs, rhs, nums, timeout, excluded) is True:
             return Check("symbolic", 0)
         raise
-    proved = _symbolic(lhs, rhs, nums, timeout)
+    proved = _symbolic(lhs, rhs, nums, timeout, excluded)
     if proved is False:
         raise CheckFailed(f"{lhs} = {rhs} is refuted symbolically")
     return Check("proved" if proved else "numeric", used)
