@@ -84,10 +84,26 @@ def to_piecewise(expr: Expr) -> Expr:
     Piecewise((0, z <= 0), (z, True))
     """
     kinds = (Max, Min, Abs, sign, Heaviside)
-    if not expr.has(*kinds):
-        return expr
-    out = expr.replace(lambda e: isinstance(e, kinds), lambda e: e.rewrite(Piecewise))
-    return piecewise_fold(out)
+    out = expr
+    # until none is left: rewriting can leave one behind (Abs(log(Abs(z))) becomes a Piecewise
+    # of Abs(log(z)) and Abs(log(-z))), and a kink missed is a breakpoint missed
+    for _ in range(16):
+        if not out.has(*kinds):
+            break
+        out = piecewise_fold(out.replace(lambda e: isinstance(e, kinds), _by_cases))
+    return out
+
+
+def _by_cases(e: Expr) -> Expr:
+    """``e.rewrite(Piecewise)``; also where SymPy declines because it cannot prove the
+    argument real (``Abs(log(z))``): on the real line it is real wherever g is defined."""
+    out = e.rewrite(Piecewise)
+    if isinstance(out, (Abs, sign)) and out.args:
+        x = out.args[0]
+        if isinstance(out, Abs):
+            return Piecewise((x, x >= 0), (-x, True))
+        return Piecewise((1, x > 0), (-1, x < 0), (0, True))
+    return out
 
 
 def sample_values(expr: Expr, values: Mapping[Symbol, Expr] | None = None) -> dict[Symbol, Expr]:
@@ -241,9 +257,12 @@ def _formula_on(expr: Expr, nums: Mapping[Symbol, Expr], lo: Expr, hi: Expr) -> 
         tries += [lo + (hi - lo) * f for f in (Rational(1, 3), Rational(2, 3), Rational(1, 7), Rational(6, 7))]
     for t in tries:
         try:
-            return _choose(expr, {**nums, z: t})
+            formula = _choose(expr, {**nums, z: t})
         except (TypeError, ValueError):  # SymPy: "Invalid comparison of non-real zoo"
             continue
+        if formula.has(sympy.zoo, sympy.nan):  # 1/(1 + sign(z)) for z < 0
+            raise SymderivError(f"{expr} is undefined between {lo} and {hi} (it is {formula} there)")
+        return formula
     raise SymderivError(f"cannot decide the conditions of {expr} between {lo} and {hi} "
                         "(undefined or not real there?)")
 

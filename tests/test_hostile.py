@@ -633,6 +633,7 @@ SECOND_ROUND_BAD = [
     (["derive", "--expr", "Max(z, tanh(1000)-1)"], "cannot be built: its arguments cannot be compared"),
     (["derive", "--expr", "Min(z, atan(10**999)-pi/2, 3)"], "cannot be compared"),
     (["derive", "--expr", "sign(tanh(1000)-1)*z"], "cannot decide the conditions"),
+    (["derive", "--expr", "1/(1 + sign(z))"], "is undefined between -oo and 0"),
     # parameter values: exact sign against the assumptions, float range, constraints
     (["derive", "softplus", "--param", "beta=atan(10**999)-pi/2"], "parameter beta must be positive"),
     (["derive", "elu", "--param", "alpha=tanh(1000)-1"], "parameter alpha must be positive"),
@@ -754,6 +755,16 @@ def test_a_catalogue_call_keeps_its_parameter_defaults_and_assumptions():
     assert [why for _, why in act.constraints] == ["torch.nn.Hardtanh refuses max_val <= min_val"]
     # alpha is 1 for elu and 0.01 for leaky_relu: no default is made up
     assert custom("elu(z) + leaky_relu(z)").param("alpha").default is None
+
+
+def test_a_kink_inside_a_function_of_a_kink_is_found():
+    """Abs(log(Abs(z))): SymPy will not rewrite Abs(log(z)) by cases (log(z) is not real for
+    every z); the breakpoints z = -1 and z = 1 were missed and g'' printed DiracDelta."""
+    d = derive(custom("Abs(log(Abs(z)))"))
+    assert [k.z for k in d.kinks] == [-1, 0, 1]
+    assert not d.second_derivative.has(sympy.DiracDelta, sympy.sign)
+    for t, slope in ((-2, -sympy.Rational(1, 2)), (-sympy.Rational(1, 2), 2), (sympy.Rational(1, 2), -2), (2, sympy.Rational(1, 2))):
+        assert d.derivative.subs(z, t) == slope
 
 
 def test_max_of_z_and_its_reciprocal_is_cut_at_the_pole():

@@ -136,17 +136,20 @@ def _eval(e: Expr, env: dict) -> mpmath.mpf:
         side = -1 if str(direction) == "-" else 1
         bb = _eval(b, env)
         return _eval(f, {**env, var: bb + side * mpmath.mpf(10) ** -(DIGITS - 5)})
-    if not e.has(*_SPECIAL):
-        subs = {k: _float(v) for k, v in env.items() if k in e.free_symbols}
-        return _to_mp(e.xreplace(subs).evalf(mpmath.mp.dps + 5))
-    if isinstance(e, Piecewise):
-        subs = {k: _float(v) for k, v in env.items()}
-        for value, cond in e.args:
-            if bool(cond.xreplace(subs)):
-                return _eval(value, env)
+    try:  # SymPy refusing a value (Max of a complex number, a comparison with zoo): not real here
+        if not e.has(*_SPECIAL):
+            subs = {k: _float(v) for k, v in env.items() if k in e.free_symbols}
+            return _to_mp(e.xreplace(subs).evalf(mpmath.mp.dps + 5))
+        if isinstance(e, Piecewise):
+            subs = {k: _float(v) for k, v in env.items()}
+            for value, cond in e.args:
+                if bool(cond.xreplace(subs)):
+                    return _eval(value, env)
+            return mpmath.nan
+        args = [_float(_eval(arg, env)) if isinstance(arg, Expr) else arg for arg in e.args]
+        return _to_mp(e.func(*args).evalf(mpmath.mp.dps + 5))
+    except (TypeError, ValueError):
         return mpmath.nan
-    args = [_float(_eval(arg, env)) if isinstance(arg, Expr) else arg for arg in e.args]
-    return _to_mp(e.func(*args).evalf(mpmath.mp.dps + 5))
 
 
 def _float(v) -> Expr:
