@@ -28,8 +28,8 @@ def run(args) -> int:
         exists = is_dir or out.exists()
     except OSError as exc:
         raise GeneratedFileError(f"cannot use output {_short(out)}: {exc.strerror or exc}") from None
-    if not args.check and exists and not is_dir:
-        raise GeneratedFileError(f"output {out} exists and is not a directory")
+    if exists and not is_dir:
+        raise GeneratedFileError(f"output {_short(out)} exists and is not a directory")
     files = render_all(names)
     if args.check:
         stale = check(files, out)
