@@ -33,7 +33,7 @@ import sympy
 from flint import arb, ctx, fmpq
 from sympy import Expr, Symbol
 
-__all__ = ["Uncertain", "Undefined", "Unsupported", "evaluate", "radius_text", "text"]
+__all__ = ["Uncertain", "Undefined", "Unsupported", "certify", "evaluate", "radius_text", "text"]
 
 
 class Uncertain(Exception):
@@ -99,6 +99,7 @@ _UNARY = {
     sympy.cosh: arb.cosh,
     sympy.sin: arb.sin,
     sympy.cos: arb.cos,
+    sympy.tan: arb.tan,
     sympy.atan: arb.atan,
     sympy.asinh: arb.asinh,
     sympy.erf: arb.erf,
@@ -120,6 +121,36 @@ def evaluate(expr: Expr, values: Mapping[Symbol, Expr], prec: int) -> arb:
     """
     with ctx.workprec(prec):
         return _Evaluator(values).value(expr)
+
+
+#: Precisions tried by :func:`certify`, in bits (4096 bits separate numbers 10**-1200 apart).
+CERTIFY_PRECISIONS = (64, 256, 1024, 4096)
+
+
+def certify(value: Expr) -> arb:
+    """A ball for the constant ``value`` whose sign it decides: it excludes 0 or is exactly 0.
+
+    The precision rises through :data:`CERTIFY_PRECISIONS` until the sign is decided, so a
+    value such as ``atan(10**999) - pi/2`` (about ``-10**-999``) is known to be negative.
+
+    Raises:
+        Uncertain: no precision tried decides the sign (and SymPy does not reduce it to 0).
+        Undefined, Unsupported: as :func:`evaluate`.
+
+    >>> from sympy import atan, pi, Integer
+    >>> certify(atan(Integer(10)**999) - pi/2) < 0
+    True
+    """
+    if value.is_zero:
+        return arb(0)
+    for prec in CERTIFY_PRECISIONS:
+        try:
+            x = evaluate(value, {}, prec)
+        except Uncertain:
+            continue
+        if x > 0 or x < 0 or (x.is_exact() and x.is_zero()):
+            return x
+    raise Uncertain(f"the sign of {value} is not decided at {CERTIFY_PRECISIONS[-1]} bits")
 
 
 def holds(cond, values: Mapping[Symbol, Expr], prec: int) -> bool:

@@ -33,9 +33,9 @@ import threading
 import time
 from collections.abc import Iterator
 
-from .errors import BudgetExceeded
+from .errors import BudgetExceeded, SymderivError
 
-__all__ = ["default_memory_limit", "limit_memory", "time_limit"]
+__all__ = ["MAX_MEMORY_MB", "default_memory_limit", "limit_memory", "time_limit"]
 
 _REPEAT = 0.5  # seconds between repeated alarms once the budget is spent
 
@@ -101,17 +101,28 @@ def _restore_mp_precision(prec: int) -> None:
         mpmath.mp.prec = prec
 
 
+#: The largest ``SYMDERIV_MAX_MEMORY_MB`` accepted (1 EiB: more than any address space).
+MAX_MEMORY_MB = 2**40
+
+
 def default_memory_limit() -> int:
     """Bytes of address space the CLI allows itself: 3/4 of RAM, between 2 and 16 GiB.
 
-    ``SYMDERIV_MAX_MEMORY_MB`` overrides it (0: no cap).
+    ``SYMDERIV_MAX_MEMORY_MB`` overrides it: a whole number of megabytes from 1 to
+    :data:`MAX_MEMORY_MB`, or 0 for no cap. Anything else (``abc``, ``-5``, ``1e3``, a value
+    beyond the range) is refused with :class:`~symderiv.errors.SymderivError`: a mistyped
+    setting never silently removes the cap.
     """
-    env = os.environ.get("SYMDERIV_MAX_MEMORY_MB", "").strip()
-    if env:
-        try:
-            return max(0, int(env)) * 2**20
-        except ValueError:
-            return 0
+    raw = os.environ.get("SYMDERIV_MAX_MEMORY_MB")
+    if raw is not None and raw.strip():
+        text = raw.strip()
+        shown = text if len(text) <= 30 else text[:27] + "..."
+        if not (text.isascii() and text.isdigit()) or len(text) > 20 or int(text) > MAX_MEMORY_MB:
+            raise SymderivError(
+                f"SYMDERIV_MAX_MEMORY_MB must be a whole number of megabytes from 1 to {MAX_MEMORY_MB}"
+                f" (0: no cap), got {shown!r}"
+            )
+        return int(text) * 2**20
     try:
         ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
@@ -137,6 +148,6 @@ def limit_memory(nbytes: int | None = None) -> int:
     cap = min(caps)
     try:
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    except (ValueError, OSError):
+    except (ValueError, OSError, OverflowError):
         return 0
     return cap

@@ -84,10 +84,26 @@ def to_piecewise(expr: Expr) -> Expr:
     Piecewise((0, z <= 0), (z, True))
     """
     kinds = (Max, Min, Abs, sign, Heaviside)
-    if not expr.has(*kinds):
-        return expr
-    out = expr.replace(lambda e: isinstance(e, kinds), lambda e: e.rewrite(Piecewise))
-    return piecewise_fold(out)
+    out = expr
+    # until none is left: rewriting can leave one behind (Abs(log(Abs(z))) becomes a Piecewise
+    # of Abs(log(z)) and Abs(log(-z))), and a kink missed is a breakpoint missed
+    for _ in range(16):
+        if not out.has(*kinds):
+            break
+        out = piecewise_fold(out.replace(lambda e: isinstance(e, kinds), _by_cases))
+    return out
+
+
+def _by_cases(e: Expr) -> Expr:
+    """``e.rewrite(Piecewise)``; also where SymPy declines because it cannot prove the
+    argument real (``Abs(log(z))``): on the real line it is real wherever g is defined."""
+    out = e.rewrite(Piecewise)
+    if isinstance(out, (Abs, sign)) and out.args:
+        x = out.args[0]
+        if isinstance(out, Abs):
+            return Piecewise((x, x >= 0), (-x, True))
+        return Piecewise((1, x > 0), (-1, x < 0), (0, True))
+    return out
 
 
 def sample_values(expr: Expr, values: Mapping[Symbol, Expr] | None = None) -> dict[Symbol, Expr]:
@@ -119,12 +135,22 @@ def breakpoints(expr: Expr, values: Mapping[Symbol, Expr] | None = None) -> list
     for rel in _conditions(expr):
         if z not in rel.free_symbols:
             continue
-        roots = sympy.solveset(rel.lhs - rel.rhs, z, S.Reals)
-        if not isinstance(roots, sympy.FiniteSet):
-            raise SymderivError(f"cannot locate the breakpoints of the condition {rel}")
-        for r in roots:
-            if not any(sympy.simplify(r - f) == 0 for f in found):
-                found.append(r)
+        diff = rel.lhs - rel.rhs
+        # a condition changes truth where its two sides meet, and also where their difference
+        # passes through a pole (z > 1/z flips at 0): the real zeros of its denominator
+        parts = [diff]
+        den = sympy.denom(sympy.together(diff))
+        if den.has(z):
+            parts.append(den)
+        for part in parts:
+            roots = sympy.solveset(part, z, S.Reals)
+            if roots is S.EmptySet:  # the sides never meet (z > -1/z): only the pole, if any
+                continue
+            if not isinstance(roots, sympy.FiniteSet):
+                raise SymderivError(f"cannot locate the breakpoints of the condition {rel}")
+            for r in roots:
+                if not any(sympy.simplify(r - f) == 0 for f in found):
+                    found.append(r)
     nums = sample_values(expr, values)
     try:
         # 60 digits, not float: a breakpoint may be 1e300 or two may differ by 1e-20
@@ -211,10 +237,34 @@ def pieces(expr: Expr, values: Mapping[Symbol, Expr] | None = None) -> list[Piec
     edges = [-oo, *points, oo]
     out = []
     for i in range(len(edges) - 1):
-        t = _sample(located[i - 1] if i else -oo, located[i] if i < len(located) else oo)
-        formula = _choose(expr, {**nums, z: t})
-        out.append(Piece(edges[i], edges[i + 1], formula))
+        lo, hi = located[i - 1] if i else -oo, located[i] if i < len(located) else oo
+        out.append(Piece(edges[i], edges[i + 1], _formula_on(expr, nums, lo, hi)))
     return out
+
+
+def _formula_on(expr: Expr, nums: Mapping[Symbol, Expr], lo: Expr, hi: Expr) -> Expr:
+    """The formula of ``expr`` on (lo, hi), read at a point inside where its conditions can be
+    decided (a condition may be undefined at one point: ``log(z) >= 0`` at z = 0)."""
+    first = _sample(lo, hi)
+    tries = [first]
+    if lo == -oo and hi == oo:
+        tries += [Rational(-2, 3), Rational(7, 5)]
+    elif lo == -oo:
+        tries += [first - 1, first - 7]
+    elif hi == oo:
+        tries += [first + 1, first + 7]
+    else:
+        tries += [lo + (hi - lo) * f for f in (Rational(1, 3), Rational(2, 3), Rational(1, 7), Rational(6, 7))]
+    for t in tries:
+        try:
+            formula = _choose(expr, {**nums, z: t})
+        except (TypeError, ValueError):  # SymPy: "Invalid comparison of non-real zoo"
+            continue
+        if formula.has(sympy.zoo, sympy.nan):  # 1/(1 + sign(z)) for z < 0
+            raise SymderivError(f"{expr} is undefined between {lo} and {hi} (it is {formula} there)")
+        return formula
+    raise SymderivError(f"cannot decide the conditions of {expr} between {lo} and {hi} "
+                        "(undefined or not real there?)")
 
 
 def tidy(expr: Expr) -> Expr:

@@ -78,13 +78,51 @@ class Param:
     aliases: tuple[str, ...] = ()
 
     def check(self, value: Expr) -> Expr:
-        """Return ``value`` if it satisfies the symbol's assumptions, else raise."""
-        for assumption in ("positive", "nonnegative", "negative", "real"):
-            if getattr(self.symbol, f"is_{assumption}") and getattr(value, f"is_{assumption}") is False:
-                raise BadParameterValue(
-                    f"parameter {self.name} must be {assumption}, got {value}"
-                )
+        """Return ``value`` if it satisfies the symbol's assumptions, else raise.
+
+        The sign is decided exactly (:func:`symderiv.ball.certify`), not by SymPy's quick
+        assumptions: ``atan(10**999) - pi/2`` is negative, ``tanh(1000) - 1`` too, and 0 is
+        not positive. A value whose sign cannot be decided is refused.
+        """
+        from .ball import Uncertain, Undefined, Unsupported, certify
+
+        wanted = [n for n in ("positive", "nonnegative", "negative", "nonpositive", "nonzero")
+                  if getattr(self.symbol, f"is_{n}")]
+        shown = _shown(value)
+        try:
+            ball = certify(value)
+        except Uncertain:
+            raise BadParameterValue(f"parameter {self.name}: cannot decide the sign of {shown} "
+                                    "(write the value more simply)") from None
+        except (Undefined, Unsupported):
+            raise BadParameterValue(f"parameter {self.name} must be a finite real number, got {shown}") from None
+        sign = 0 if ball.is_zero() else (1 if ball > 0 else -1)
+        holds = {"positive": sign > 0, "nonnegative": sign >= 0, "negative": sign < 0,
+                 "nonpositive": sign <= 0, "nonzero": sign != 0}
+        for assumption in wanted:
+            if not holds[assumption]:
+                approx = "" if value.is_Rational or "(about" in shown else f" (about {ball.str(3, radius=False)})"
+                raise BadParameterValue(f"parameter {self.name} must be {assumption}, got {shown}{approx}")
         return value
+
+
+def _shown(value: object, n: int = 60) -> str:
+    """``value`` for a message: its text, or when that is long a 3-digit approximation."""
+    text = str(value)
+    if len(text) <= n:
+        return text
+    if isinstance(value, Expr) and value.is_number:
+        from .ball import Uncertain, Undefined, Unsupported, certify
+
+        try:
+            return f"{text[:20]}... (about {certify(value).str(3, radius=False)})"
+        except (Uncertain, Undefined, Unsupported):
+            pass
+    return text[: n - 3] + "..."
+
+
+#: A constraint between parameters: the relation that must hold and how to say it.
+Constraint = tuple[Expr, str]
 
 
 @dataclass(frozen=True)
@@ -100,6 +138,9 @@ class Activation:
         description: one line.
         reference: where the definition comes from.
         conventions: ``{framework: {breakpoint: "left"|"right"|"mid"|value}}``.
+        constraints: relations between parameters that every admissible set of values
+            satisfies (hardtanh: ``min_val < max_val``), each with its reason; checked in
+            one place, :func:`symderiv.derivation.check_constraints`.
     """
 
     name: str
@@ -112,6 +153,7 @@ class Activation:
     conventions: Mapping[str, Mapping[Expr, object]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    constraints: tuple[Constraint, ...] = ()
 
     @property
     def symbols(self) -> dict[str, Symbol]:
@@ -223,7 +265,9 @@ _RECORDS: tuple[Activation, ...] = (
                params=(_MIN_VAL, _MAX_VAL), family="piecewise-linear", aliases=("hard_tanh",),
                description="z clipped to [min_val, max_val]", reference=f"{TORCH}#hardtanh",
                conventions=_conv(torch={_MIN_VAL.symbol: "left", _MAX_VAL.symbol: "right"},
-                                 jax={_MIN_VAL.symbol: "right", _MAX_VAL.symbol: "left"})),
+                                 jax={_MIN_VAL.symbol: "right", _MAX_VAL.symbol: "left"}),
+               constraints=((_MIN_VAL.symbol < _MAX_VAL.symbol,
+                             "torch.nn.Hardtanh refuses max_val <= min_val"),)),
     Activation("hardsigmoid", Piecewise((0, z <= -3), (1, z >= 3), (z / 6 + _half, True)),
                family="piecewise-linear", aliases=("hard_sigmoid",),
                description="piecewise-linear sigmoid, z/6 + 1/2 clipped to [0, 1]",

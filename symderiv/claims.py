@@ -37,7 +37,7 @@ from sympy import Expr, Rational, S, Symbol
 
 from . import calculus
 from .catalogue import Activation, a, all_activations, z
-from .errors import BadParameterValue, ParseError, UnknownConvention, closest
+from .errors import ParseError, UnknownConvention, closest
 from .errors import UnknownParameter as UnknownParameterError
 from .printing import to_text
 from .prove import Verdict, prove_identity
@@ -172,8 +172,10 @@ def verify_identity(
     >>> verify_identity("asinh(sinh(z))", "z").status
     'proved'
     """
-    from .derivation import activation_functions
-    from .parse import parse_claim, parse_number
+    from .catalogue import Param
+    from .derivation import _value as param_value
+    from .derivation import activation_functions, check_constraints
+    from .parse import parse_claim
 
     symbols = identity_symbols()
     funcs = activation_functions()
@@ -183,15 +185,10 @@ def verify_identity(
     for name, raw in (params or {}).items():
         if name not in symbols or name == "z":
             raise UnknownParameterError(f"unknown parameter {name!r}" + closest(name, symbols))
-        try:
-            value = parse_number(str(raw)) if not isinstance(raw, Expr) else raw
-        except ParseError as exc:
-            raise BadParameterValue(f"bad value for parameter {name}: {exc}") from None
         sym = symbols[name]
-        for assumption in ("positive", "nonnegative", "negative"):
-            if getattr(sym, f"is_{assumption}") and getattr(value, f"is_{assumption}") is False:
-                raise BadParameterValue(f"parameter {name} must be {assumption}, got {raw}")
-        fixed[sym] = value
+        fixed[sym] = param_value(Param(name, sym, None), raw)  # type: ignore[arg-type]
+    for act in all_activations():  # relations between parameters (hardtanh: min_val < max_val)
+        check_constraints(act, fixed)
     kinks = []
     for f in (*left.kinks, *right.kinks):
         found = sympy.solveset(f.subs(fixed), z, S.Reals)

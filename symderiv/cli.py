@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -72,8 +73,47 @@ def print_json(obj: object) -> None:
     sys.stdout.write("\n")
 
 
+class _Signalled(BaseException):
+    """A termination signal (SIGTERM, SIGHUP) as an exception: ``finally`` blocks still run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _OutputFailed(SymderivError):
+    """Standard output cannot be written (``/dev/full``, a closed descriptor, an I/O error)."""
+
+
+def report(line: str) -> None:
+    """Write one line to stderr, or nowhere when stderr is closed: never into the output."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        stream.write(line + "\n")
+        stream.flush()
+
+
+def _os_message(exc: OSError) -> str:
+    """One line for an error of the operating system: what failed, on which path."""
+    why = exc.strerror or str(exc) or type(exc).__name__
+    name = exc.filename
+    if name is None:
+        return why
+    from .files import short_path
+
+    return f"{short_path(name if isinstance(name, (str, bytes)) else str(name))}: {why}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit status (0, 1, 2 bad input or budget spent, 3, 70 a bug)."""
+    """Run the CLI; return the exit status (0, 1, 2 bad input or budget spent, 3, 70 a bug,
+    128 + N on signal N).
+
+    Messages go to stderr only, one line each; an error of the operating system caused by the
+    user's paths or environment (a name too long, a directory where a file should be, a full
+    disk under standard output) is bad input, exit 2.
+    """
     from .budget import _Expired, time_limit
 
     try:
@@ -90,53 +130,139 @@ def main(argv: Sequence[str] | None = None) -> int:
         with time_limit(args.timeout + backstop):
             return int(args.func(args) or 0)
     except SymderivError as exc:
-        print(f"symderiv: error: {exc}", file=sys.stderr)
+        report(f"symderiv: error: {exc}")
         return 2
     except _Expired:  # an alarm that escaped its block (e.g. while unwinding): still one line
-        print("symderiv: error: time budget exceeded (raise it with --timeout SECONDS)", file=sys.stderr)
+        report("symderiv: error: time budget exceeded (raise it with --timeout SECONDS)")
         return 2
     except KeyboardInterrupt:
-        print("symderiv: interrupted", file=sys.stderr)
+        report("symderiv: interrupted")
         return 130
+    except _Signalled as exc:
+        report(f"symderiv: terminated by {signal.Signals(exc.signum).name}")
+        return 128 + exc.signum
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        report(f"symderiv: error: {_os_message(exc)}")
+        return 2
     except RecursionError:
-        print("symderiv: error: input too complex (nested too deeply)", file=sys.stderr)
+        report("symderiv: error: input too complex (nested too deeply)")
         return 2
     except MemoryError:
-        print("symderiv: error: input too complex (out of memory; "
-              "SYMDERIV_MAX_MEMORY_MB sets the cap)", file=sys.stderr)
+        report("symderiv: error: input too complex (out of memory; SYMDERIV_MAX_MEMORY_MB sets the cap)")
         return 2
     except Exception as exc:
         if os.environ.get("SYMDERIV_DEBUG"):
             raise
         msg = " ".join(str(exc).split())[:200]
-        print(f"symderiv: internal error: {type(exc).__name__}: {msg} "
-              "(a bug: SYMDERIV_DEBUG=1 shows the traceback)", file=sys.stderr)
+        report(f"symderiv: internal error: {type(exc).__name__}: {msg} "
+               "(a bug: SYMDERIV_DEBUG=1 shows the traceback)")
         return 70
 
 
+class _Output:
+    """Standard output whose write errors are bad input (one line, exit 2), not a bug.
+
+    A reader that went away (``BrokenPipeError``) stays what it is: quiet, exit 0.
+    """
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise _OutputFailed(f"cannot write to standard output: {why}") from None
+
+    def write(self, text: str) -> int:
+        return self._guard(self._stream.write, text)
+
+    def flush(self) -> None:
+        self._guard(self._stream.flush)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _standard_descriptors() -> set[int]:
+    """Reopen closed descriptors 0, 1, 2 on ``/dev/null``; return the ones that were closed.
+
+    A file opened later must never become descriptor 1 or 2: the output or an error
+    message would be written into it.
+    """
+    closed = set()
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            closed.add(fd)
+    for fd in sorted(closed):
+        with contextlib.suppress(OSError):
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    return closed
+
+
+def _on_signal(signum, frame):
+    raise _Signalled(signum)
+
+
+def _quiet_stdout() -> None:
+    """Point descriptor 1 at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def run() -> None:
-    """Console-script entry point: caps memory, never prints a traceback."""
+    """Console-script entry point: caps memory, never prints a traceback.
+
+    SIGTERM and SIGHUP unwind like an exception (temporary files are removed, worker
+    processes ended) and exit with 128 + the signal's number after one line on stderr.
+    """
+    closed = _standard_descriptors()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    for signame in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, signame):
+            signal.signal(getattr(signal, signame), _on_signal)
+    real_stdout = sys.stdout
     try:
         from .budget import limit_memory
 
+        if 1 in closed or sys.stdout is None:
+            raise _OutputFailed("standard output is closed (redirect it, e.g. >/dev/null, to discard it)")
+        sys.stdout = _Output(sys.stdout)
         limit_memory()
         status = main()
         sys.stdout.flush()
     except BrokenPipeError:
         # the reader went away (``symderiv list | head -1``): not an error, and no noise at exit
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _quiet_stdout()
         status = 0
+    except SymderivError as exc:
+        report(f"symderiv: error: {exc}")
+        if isinstance(exc, _OutputFailed) and real_stdout is not None:
+            _quiet_stdout()
+        status = 2
+    except _Signalled as exc:
+        report(f"symderiv: terminated by {signal.Signals(exc.signum).name}")
+        status = 128 + exc.signum
     except BaseException as exc:  # the last line of defence: one line, never a traceback
         if isinstance(exc, SystemExit):
             raise
         if os.environ.get("SYMDERIV_DEBUG"):
             raise
-        print(f"symderiv: internal error: {type(exc).__name__}", file=sys.stderr)
+        report(f"symderiv: internal error: {type(exc).__name__}")
         status = 70
+    finally:
+        if real_stdout is not None:
+            sys.stdout = real_stdout
     sys.exit(status)

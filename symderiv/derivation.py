@@ -19,7 +19,7 @@ import sympy
 from sympy import Expr, Integer, Rational
 
 from . import calculus
-from .catalogue import Activation, Param, get, z
+from .catalogue import Activation, Param, _shown, get, z
 from .errors import BadParameterValue, ParseError, UnknownConvention
 from .parse import check_constant, parse_expr_safe, parse_number
 from .printing import to_text
@@ -92,17 +92,109 @@ def activation_functions() -> dict[str, object]:
 def custom(text: str) -> Activation:
     """An :class:`Activation` from user text in ``z``; other names become real parameters.
 
+    A catalogue parameter reached through a catalogue call (``lambd`` in ``softshrink(z)``)
+    keeps its assumptions, its default (when the catalogue gives it one value) and its
+    activation's constraints. Refused (:class:`~symderiv.errors.ParseError`):
+
+    * text in which ``z`` does not occur but another name does (``x**2``: the derivative in
+      z would silently be 0);
+    * text that is not real for real z: a negative number to a power in z (``(-2)**z``), a
+      power whose base and exponent both vary and whose base is negative somewhere
+      (``sign(z)**z``), or an expression real at none of the probe points
+      (``log(-exp(z))``, ``sqrt(-z**2 - 1)``); the message names the point.
+
     >>> custom("z*sigmoid(z)").expr
     z/(1 + exp(-z))
+    >>> custom("x**2")
+    Traceback (most recent call last):
+    ...
+    symderiv.errors.ParseError: the variable is z, and 'x**2' does not contain it ('x' would be a parameter): write the activation in z
     """
     expr = parse_expr_safe(text, {"z": z}, functions=activation_functions(), free_symbols=True)
     if "a" in {s.name for s in expr.free_symbols}:
         raise ParseError("a custom activation is a function of z; 'a' is reserved for a = g(z)")
+    others = sorted(expr.free_symbols - {z}, key=lambda s: s.name)
+    if z not in expr.free_symbols and others:
+        names = ", ".join(repr(s.name) for s in others)
+        raise ParseError(
+            f"the variable is z, and {_shown(text.strip(), 40)!r} does not contain it ({names} would be "
+            f"{'a parameter' if len(others) == 1 else 'parameters'}): write the activation in z"
+        )
+    from .catalogue import all_activations
+
     params = tuple(
-        Param(s.name, s, None, "custom parameter")  # type: ignore[arg-type]
-        for s in sorted(expr.free_symbols - {z}, key=lambda s: s.name)
+        Param(s.name, s, _catalogue_default(s), "custom parameter")  # type: ignore[arg-type]
+        for s in others
     )
-    return Activation("custom", expr, params=params, family="other", description=text)
+    constraints = tuple(c for act in all_activations() for c in act.constraints
+                        if c[0].free_symbols <= set(others))
+    _require_real(expr, {p.symbol: _probe_value(p) for p in params})
+    return Activation("custom", expr, params=params, family="other", description=text,
+                      constraints=constraints)
+
+
+def _catalogue_default(symbol: sympy.Symbol) -> Expr | None:
+    """The catalogue's default for a parameter symbol, when every entry having it agrees."""
+    from .catalogue import all_activations
+
+    found = {p.default for act in all_activations() for p in act.params if p.symbol == symbol}
+    return found.pop() if len(found) == 1 else None
+
+
+def _probe_value(p: Param) -> Expr:
+    if p.default is not None:
+        return p.default
+    return -Rational(1, 2) if p.symbol.is_negative or p.symbol.is_nonpositive else Rational(1, 2)
+
+
+#: Where a custom activation is probed for being real (exact points, a few non-integers).
+PROBES = tuple(Rational(t) for t in ("-100", "-30", "-10", "-4", "-5/2", "-1", "-1/3", "0", "1/4",
+                                     "1", "5/2", "4", "10", "30", "100"))
+
+
+def _require_real(expr: Expr, values: Mapping[sympy.Symbol, Expr]) -> None:
+    """Refuse an expression that is not real for real z (see :func:`custom`)."""
+    from .ball import Uncertain, Undefined, Unsupported, certify, evaluate
+
+    def at(e: Expr, t: Expr):
+        try:
+            return evaluate(e, {**values, z: t}, 128)
+        except (Uncertain, Unsupported, Undefined):
+            return None
+
+    def undefined(t: Expr) -> bool:
+        try:
+            evaluate(expr, {**values, z: t}, 128)
+        except Undefined:
+            return True
+        except (Uncertain, Unsupported):
+            return False
+        return False
+
+    for node in sympy.preorder_traversal(expr):
+        if not (isinstance(node, sympy.Pow) and node.exp.has(z)) or node.base is sympy.E:
+            continue
+        base = node.base
+        if not base.free_symbols:
+            try:
+                positive = certify(base) > 0
+            except (Uncertain, Undefined, Unsupported):
+                positive = False
+            if not positive:
+                raise ParseError(f"{_shown(node, 40)} is not real for real z (a base <= 0 to a power in z, "
+                                 "e.g. at z = 1/2)")
+        elif base.has(z):
+            for t in sorted(PROBES, key=lambda t: t.is_Integer):  # non-integers first: there it is complex
+                b = at(base, t)
+                if b is not None and b < 0:
+                    where = "at" if not t.is_Integer else "near"
+                    raise ParseError(
+                        f"{_shown(node, 40)} is not real {where} z = {t}: its base is negative there and its "
+                        "exponent varies (write exp(exponent*log(base)) for where the base is positive)")
+    if all(undefined(t) for t in PROBES):  # certainly not real anywhere probed
+        raise ParseError(f"{_shown(expr, 40)} is not real (or not defined) at any of z = "
+                         f"{', '.join(str(t) for t in PROBES[:4])}, ..., {PROBES[-1]}: "
+                         "an activation must be real for real z")
 
 
 def _value(param: Param, raw: object) -> Expr:
@@ -132,7 +224,55 @@ def _value(param: Param, raw: object) -> Expr:
         check_constant(value, f"parameter {param.name}")
     except ParseError as exc:
         raise BadParameterValue(str(exc)) from None
-    return param.check(value)
+    value = param.check(value)
+    _in_range(param.name, value)
+    return value
+
+
+#: Magnitudes a parameter value may have, besides 0: the float64 range with room to spare
+#: (the kernels, PyTorch and JAX compute in floats; a breakpoint at 10**309 is no float).
+PARAM_MAGNITUDE = (Rational(1, 10**300), Integer(10) ** 300)
+
+
+def _in_range(name: str, value: Expr) -> None:
+    from .ball import certify
+
+    lo, hi = PARAM_MAGNITUDE
+    x = abs(certify(value))  # decided already by Param.check
+    if x.is_zero():
+        return
+    if x > certify(hi):
+        raise BadParameterValue(f"parameter {name} is too large: {_shown(value)} (limit 10**300 in magnitude)")
+    if x < certify(lo):
+        raise BadParameterValue(f"parameter {name} is too small: {_shown(value)} is nonzero but below "
+                                "10**-300 in magnitude")
+
+
+def check_constraints(
+    act: Activation, fixed: Mapping[sympy.Symbol, Expr], defaults: Mapping[sympy.Symbol, Expr] | None = None
+) -> None:
+    """Refuse parameter values that break a constraint of ``act`` (``act.constraints``).
+
+    A constraint is checked where every parameter in it has a value: from ``fixed``, or else
+    from ``defaults`` (the values a derivation orders its cases at when a parameter stays
+    symbolic). The one place where relations between parameters are checked.
+    """
+    from .ball import Uncertain, Undefined, Unsupported, holds
+
+    values = {**(defaults or {}), **fixed}
+    for relation, why in act.constraints:
+        if not relation.free_symbols <= set(values):
+            continue
+        try:
+            ok = holds(relation, values, 4096)
+        except (Uncertain, Undefined, Unsupported):
+            ok = False
+        if not ok:
+            given = ", ".join(
+                f"{s.name} = {_shown(values[s], 30)}" + ("" if s in fixed else " (its default: fix it too)")
+                for s in sorted(relation.free_symbols, key=lambda s: s.name)
+            )
+            raise BadParameterValue(f"{act.name} needs {relation} ({why}), got {given}")
 
 
 def resolve(
@@ -148,6 +288,7 @@ def resolve(
     for key, raw in (params or {}).items():
         p = act.param(key)
         fixed[p.symbol] = _value(p, raw)
+    check_constraints(act, fixed, {p.symbol: p.default for p in act.params if p.default is not None})
     return act, fixed
 
 
@@ -184,6 +325,9 @@ def derive(
                    for fw, table in act.conventions.items()}
     first = calculus.derivative(expr, 1, order_at)
     second = calculus.derivative(expr, 2, order_at)
+    if first.has(sympy.I) or second.has(sympy.I):  # a last guard: never print a complex derivative
+        raise ParseError(f"{_shown(expr, 40)} is not real for real z (its derivative {_shown(first, 40)} "
+                         "is complex)")
     kinks = calculus.kinks(expr, conventions, order_at)
     aform, note = _aform(act, expr, fixed)
     return Derivation(

@@ -692,7 +692,7 @@ class _Walker:
             if _has_kinks(func):
                 self._count_kinks(1, node)
                 self._record_kinks(func, args[0])
-            return func(args[0])
+            return self._build(func, args, node)
         func, lo, hi = FUNCTIONS[name]
         if not lo <= len(args) <= hi:
             want = str(lo) if lo == hi else f"{lo} to {hi}"
@@ -711,7 +711,19 @@ class _Walker:
                 raise InputTooLarge(
                     f"{_describe(node, self.text)} is too large (limit 10**{LIMITS['exponent']})"
                 )
-        return func(*args)
+        return self._build(func, args, node)
+
+    def _build(self, func: Callable[..., Expr], args: list[Expr], node: ast.AST) -> Expr:
+        """``func(*args)``; SymPy refusing to build it (``Max`` of constants it cannot
+        compare, such as ``tanh(1000) - 1``, which cancels to about 10**-869) is bad input."""
+        try:
+            return func(*args)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            why = " ".join(str(exc).split())
+            if "not comparable" in why:
+                why = "its arguments cannot be compared (a constant that cancels to nearly 0?)"
+            why = _short(why, 100) or type(exc).__name__
+            raise ParseError(f"{_describe(node, self.text)} cannot be built: {why}") from None
 
     def _count_kinks(self, n: int, node: ast.AST) -> None:
         self.kinks += n

@@ -187,9 +187,18 @@ def _param_sets(symbols: list[Symbol], base: dict[Symbol, Expr], bps: list[Expr]
     return sets
 
 
+def _position(b: Expr, values: Mapping[Symbol, Expr]) -> sympy.Float:
+    """Where a breakpoint lies at ``values``, to 30 digits and with no float range: 10**400
+    and 10**401 are two places, not one ``inf``. Raises TypeError when it is no number."""
+    x = sympy.sympify(b).subs(values).evalf(30)
+    if not x.is_Number or x.has(sympy.nan, oo, -oo, sympy.zoo):
+        raise TypeError(f"not a number: {x}")
+    return sympy.Float(x, 30)
+
+
 def _order_signature(bps: list[Expr], values: Mapping[Symbol, Expr]):
     try:
-        nums = [float(b.subs(values)) for b in bps]
+        nums = [_position(b, values) for b in bps]
     except TypeError:
         return None
     return tuple(nums[i] < nums[i + 1] for i in range(len(nums) - 1))
@@ -242,13 +251,13 @@ def _breakpoints(exprs: Sequence[Expr], extra: Sequence[Expr], values: Mapping[S
 def _located(found: list[Expr], values: Mapping[Symbol, Expr]) -> tuple[list[Expr], list[float]] | None:
     """The breakpoints sorted at ``values`` with their positions; None when two coincide there."""
     try:
-        keyed = sorted(((float(p.subs(values)), p) for p in found), key=lambda kp: kp[0])
+        keyed = sorted(((_position(p, values), p) for p in found), key=lambda kp: kp[0])
     except TypeError:
         raise SymderivError("cannot order the breakpoints (a parameter without a value?)") from None
     xs = [x for x, _ in keyed]
     if any(x1 == x2 for x1, x2 in itertools.pairwise(xs)):
         return None
-    return [p for _, p in keyed], xs
+    return [p for _, p in keyed], [float(x) for x in xs]
 
 
 def _untie(found, base, symbols, domain):
@@ -697,7 +706,7 @@ def _compare(left: _Side, right: _Side, values: Mapping[Symbol, Expr], prec: int
     try:
         lv = left.ball(values, prec)
         rv = right.ball(values, prec)
-    except ball.Uncertain:
+    except (ball.Uncertain, ball.Unsupported):  # e.g. a DiracDelta: nothing certified here
         return None
     if isinstance(lv, str) or isinstance(rv, str):
         if isinstance(lv, str) and isinstance(rv, str):
@@ -792,6 +801,8 @@ def _decimal(v: Expr) -> str:
 
 def _dyadic(x: float, bits: int) -> Rational:
     """``x`` rounded to a multiple of 2**-bits: exact in binary (Arb) and as a finite decimal."""
+    if abs(x) >= 2.0**52:  # an integer already (and x * 2**bits might overflow)
+        return Rational(int(x))
     return Rational(round(x * 2**bits), 2**bits)
 
 
@@ -801,7 +812,15 @@ _TAILS = (5, 7, 15, 20, 50, 70, 100, 130, 200, 300, 500, 700, 1000, 3000, 10**4,
 
 
 def _search_points(lo: float | None, hi: float | None, rng: random.Random, n_random: int) -> list[Rational]:
-    """Typical, adversarial and far-out points strictly inside (lo, hi)."""
+    """Typical, adversarial and far-out points strictly inside (lo, hi).
+
+    An edge beyond the float range (a breakpoint at 10**400 is ``inf`` as a float) bounds no
+    point searched: it counts as no edge on its side, and an interval beyond it has no points.
+    """
+    if (lo is not None and lo == math.inf) or (hi is not None and hi == -math.inf):
+        return []
+    lo = None if lo is not None and lo == -math.inf else lo
+    hi = None if hi is not None and hi == math.inf else hi
     if lo is None and hi is None:
         xs = [0.5, -0.5, 0.0, 1.0, -1.0, 2.0, -2.0, 3.3, -3.3, 10.0, -10.0, 0.001, -0.001, 30.0, -30.0]
         xs += [rng.uniform(-8, 8) for _ in range(n_random)]
@@ -820,14 +839,16 @@ def _search_points(lo: float | None, hi: float | None, rng: random.Random, n_ran
         xs += [lo + w * rng.uniform(0.001, 0.999) for _ in range(n_random)]
         far = []
     bits = 10
-    if lo is not None and hi is not None and hi > lo:  # a narrow interval needs finer points
-        bits = max(10, 14 - math.floor(math.log2(hi - lo)))
+    if lo is not None and hi is not None and hi > lo and math.isfinite(hi - lo):
+        bits = max(10, 14 - math.floor(math.log2(hi - lo)))  # a narrow interval needs finer points
+    lo_q = None if lo is None else Rational(lo)
+    hi_q = None if hi is None else Rational(hi)
     out: list[Rational] = []
     for x in [*xs, *far]:
         if isinstance(x, float) and not math.isfinite(x):
             continue
         r = _dyadic(x, bits) if isinstance(x, float) else Rational(x)
-        if (lo is None or r > Rational(lo)) and (hi is None or r < Rational(hi)) and r not in out:
+        if (lo_q is None or r > lo_q) and (hi_q is None or r < hi_q) and r not in out:
             out.append(r)
     return out
 
@@ -858,7 +879,10 @@ def _exact_side(side: _Side, point: Mapping[Symbol, Expr]) -> tuple[str, object]
     """("undefined", why), ("value", exact constant) or ("unknown", why) at an exact point."""
     for kind, f, where in side.conditions:
         if where is not sympy.true:
-            w = where.subs(point)
+            try:
+                w = where.subs(point)
+            except TypeError:  # a condition at a pole of its own (1/z < 0 at z = 0)
+                return "unknown", "cannot decide a branch condition there"
             if w is sympy.false:
                 continue
             if w is not sympy.true:
@@ -872,7 +896,10 @@ def _exact_side(side: _Side, point: Mapping[Symbol, Expr]) -> tuple[str, object]
             return "unknown", f"cannot decide the sign of {to_text(f)}"
         if (kind == "nonzero" and sgn == 0) or (kind == "positive" and sgn <= 0) or (kind == "nonnegative" and sgn < 0):
             return "undefined", _KIND_TEXT[kind]
-    v = calculus.to_piecewise(side.expr).subs(point)
+    try:
+        v = calculus.to_piecewise(side.expr).subs(point)
+    except TypeError:  # SymPy: "Invalid comparison of non-real zoo": a condition divides by 0
+        return "undefined", "division by zero"
     if v.has(sympy.nan, sympy.zoo) or v.has(sympy.oo, -sympy.oo):
         return "undefined", "division by zero"
     if isinstance(v, Piecewise) or v.has(Piecewise):

@@ -418,7 +418,8 @@ def test_api_errors_are_in_the_hierarchy():
 def test_a_slow_input_is_interrupted_through_the_real_entry_point(run_cli, tmp_path):
     """SIGALRM interrupts SymPy mid-computation: exit 2, one line, soon after the budget."""
     start = time.perf_counter()
-    r = run_cli("--timeout", "2", "derive", "softplus", "--param", "beta=10**999", timeout=60)
+    # (softplus with beta=10**999 was the slow input once: parameters are now limited to 10**300)
+    r = run_cli("--timeout", "2", "derive", "--expr", SLOW, timeout=60)
     elapsed = time.perf_counter() - start
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip() == "symderiv: error: time budget of 2 s exceeded (raise it with --timeout SECONDS)"
@@ -553,7 +554,7 @@ def test_bad_claims_files(capsys, tmp_path, monkeypatch, content, fragment):
 @pytest.mark.parametrize("where,fragment", [
     ("absent.toml", "cannot read claims file"),
     (".", "Is a directory"),
-    ("/dev/zero", "too large (limit 1000000 bytes)"),
+    ("/dev/zero", "is not a regular file (a character device)"),
 ])
 def test_claims_file_that_is_not_a_file(capsys, tmp_path, where, fragment):
     path = where if where.startswith("/") else str(tmp_path / where)
@@ -610,3 +611,278 @@ def test_an_expired_budget_leaves_mpmath_precision_as_it_was():
         while True:
             pass
     assert mpmath.mp.prec == before
+
+
+# --- second round (issue 16): no internal errors, no accepted nonsense --------------------------
+
+#: (argv, fragment): each must exit 2 with one line, never 70.
+SECOND_ROUND_BAD = [
+    # not real for real z, or not a function of z
+    (["derive", "--expr", "(-1)**z"], "(-1)**z is not real for real z"),
+    (["derive", "--expr", "(-2)**z"], "(-2)**z is not real for real z"),
+    (["derive", "--expr", "sign(z)**z"], "sign(z)**z is not real at z = -5/2"),
+    (["derive", "--expr", "z**z"], "is not real at z = -5/2"),
+    (["derive", "--expr", "(1 + z)**z"], "its base is negative there"),
+    (["derive", "--expr", "log(-exp(z))"], "is not real (or not defined) at any of z"),
+    (["derive", "--expr", "sqrt(-z**2-1)"], "is not real (or not defined) at any of z"),
+    (["steps", "--expr", "(-2)**z"], "is not real for real z"),
+    (["derive", "--expr", "x**2"], "the variable is z, and 'x**2' does not contain it ('x' would be a parameter)"),
+    (["steps", "--expr", "t*tanh(t)"], "the variable is z"),
+    (["derive", "--expr", "alpha*beta"], "('alpha', 'beta' would be parameters)"),
+    (["derive", "--expr", "Max(0, log(z))"], "cannot decide the conditions"),
+    (["derive", "--expr", "Max(z, tanh(1000)-1)"], "cannot be built: its arguments cannot be compared"),
+    (["derive", "--expr", "Min(z, atan(10**999)-pi/2, 3)"], "cannot be compared"),
+    (["derive", "--expr", "sign(tanh(1000)-1)*z"], "cannot decide the conditions"),
+    (["derive", "--expr", "1/(1 + sign(z))"], "is undefined between -oo and 0"),
+    # parameter values: exact sign against the assumptions, float range, constraints
+    (["derive", "softplus", "--param", "beta=atan(10**999)-pi/2"], "parameter beta must be positive"),
+    (["derive", "elu", "--param", "alpha=tanh(1000)-1"], "parameter alpha must be positive"),
+    (["steps", "elu", "--param", "alpha=tanh(1000)-1"], "parameter alpha must be positive"),
+    (["derive", "elu", "--param", "alpha=sin(pi)"], "parameter alpha must be positive, got 0"),
+    (["derive", "elu", "--param", "alpha=1-1"], "must be positive, got 0"),
+    (["derive", "elu", "--param", "alpha=1e-301"], "parameter alpha is too small"),
+    (["derive", "threshold", "--param", "threshold=1e309"], "parameter threshold is too large"),
+    (["derive", "hardtanh", "--param", "max_val=1e309"], "parameter max_val is too large"),
+    (["derive", "hardtanh", "--param", "min_val=-1e309"], "parameter min_val is too large"),
+    (["derive", "hardtanh", "--param", "min_val=tanh(1000)-1"], "is too small"),
+    (["derive", "softplus", "--param", "beta=10**999"], "parameter beta is too large"),
+    (["derive", "hardtanh", "--param", "min_val=1", "--param", "max_val=-1"],
+     "hardtanh needs min_val < max_val"),
+    (["derive", "hardtanh", "--param", "min_val=1", "--param", "max_val=1"], "needs min_val < max_val"),
+    (["derive", "hardtanh", "--param", "min_val=2"], "max_val = 1 (its default: fix it too)"),
+    (["steps", "hardtanh", "--param", "min_val=1", "--param", "max_val=-1"], "needs min_val < max_val"),
+    (["derive", "--expr", "hardtanh(z)", "--param", "min_val=1", "--param", "max_val=-1"],
+     "needs min_val < max_val"),
+    (["derive", "--expr", "softshrink(z)", "--param", "lambd=-1"], "parameter lambd must be positive"),
+    (["verify", "elu", "a", "--param", "alpha=tanh(1000)-1"], "must be positive"),
+    (["verify", "hardtanh", "0", "--param", "min_val=1", "--param", "max_val=-1"], "needs min_val < max_val"),
+]
+
+#: The benign twins: the same kinds of input, legitimate; each must exit 0 with output.
+SECOND_ROUND_GOOD = [
+    ["derive", "--expr", "Max(z, 1/z)"],
+    ["derive", "--expr", "2**z"],
+    ["derive", "--expr", "exp(z*log(1 + z))"],
+    ["derive", "--expr", "log(z)"],
+    ["derive", "--expr", "3"],
+    ["derive", "--expr", "z*sigmoid(beta*z)"],
+    ["derive", "--expr", "x*z"],
+    ["steps", "--expr", "softshrink(z)"],
+    ["steps", "--expr", "threshold(z)"],
+    ["steps", "--expr", "Abs(z - 10**999)"],
+    ["derive", "--expr", "hardtanh(z)", "--param", "min_val=-2", "--param", "max_val=3"],
+    ["derive", "softplus", "--param", "beta=atan(10**999)"],
+    ["derive", "elu", "--param", "alpha=tanh(1000)"],
+    ["derive", "elu", "--param", "alpha=1e-299"],
+    ["derive", "threshold", "--param", "threshold=1e299"],
+    ["derive", "hardtanh", "--param", "min_val=-2", "--param", "max_val=1/2"],
+    ["derive", "hardtanh", "--param", "min_val=-2"],
+    ["derive", "hardtanh", "--param", "min_val=tanh(1000)-2"],
+    ["derive", "--expr", "Max(z, tanh(1000) - 2)"],
+    ["derive", "--expr", "Max(z, 10**400)"],
+    ["derive", "--expr", "Abs(z + 17*10**307) + Abs(z - 17*10**307)"],  # 3.4e308 apart: no float
+    # steps where g' has a pole at a breakpoint, DiracDelta in the raw derivative, extreme values
+    ["steps", "--expr", "Max(z, 1/(z - 1))"],
+    ["steps", "--expr", "Abs(z)**(1/2)"],
+    ["steps", "--expr", "sign(z)"],
+    ["steps", "--expr", "Heaviside(z)"],
+    ["steps", "celu", "--param", "alpha=1e-300"],
+    ["steps", "elu", "--param", "alpha=1e300"],
+    # conditions whose sides never meet but pass through a pole
+    ["derive", "--expr", "Max(z, -1/z)"],
+    ["steps", "--expr", "Max(1/z, -1/z)"],
+    ["steps", "--expr", "Heaviside(1/z)"],
+]
+
+
+@pytest.mark.parametrize("lhs,rhs", [
+    ("Abs(z + 17*10**307) + Abs(z - 17*10**307)", "Abs(z - 17*10**307) + Abs(z + 17*10**307)"),
+    ("Abs(z - 10**999) + Abs(z - 10**998)", "Abs(z - 10**998) + Abs(z - 10**999)"),
+])
+def test_breakpoints_beyond_the_float_range_never_crash_the_prover(capsys, tmp_path, lhs, rhs):
+    """Breakpoints are located to 30 digits with no float range; search points stay inside it."""
+    from symderiv.cli import main
+
+    path = tmp_path / "claims.toml"
+    path.write_text(f'[[claim]]\nlhs = "{lhs}"\nrhs = "{rhs}"\n')
+    status = main(["verify", "--claims", str(path)])
+    out, err = capsys.readouterr()
+    assert status in (0, 3) and err == "" and "refuted" not in out, out + err
+
+
+def test_plot_refuses_a_target_that_is_not_a_regular_file(capsys, tmp_path):
+    import os
+
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "out.png"
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(target)
+        start = time.perf_counter()
+        assert "exists and is not a regular file" in _one_line_error(capsys, ["plot", "relu", "-o", str(target)])
+        assert time.perf_counter() - start < 5
+        target.unlink()
+    (tmp_path / "dir.png").mkdir()
+    assert "not a regular file" in _one_line_error(capsys, ["plot", "relu", "-o", str(tmp_path / "dir.png")])
+    from symderiv.cli import main  # the twin: an ordinary file is (over)written
+
+    target.write_bytes(b"old")
+    assert main(["plot", "relu", "-o", str(target)]) == 0
+    assert target.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("argv,fragment", SECOND_ROUND_BAD, ids=[_id(" ".join(a)) for a, _ in SECOND_ROUND_BAD])
+def test_second_round_bad_input_exits_2(capsys, argv, fragment):
+    start = time.perf_counter()
+    assert fragment in _one_line_error(capsys, argv)
+    assert time.perf_counter() - start < 15
+
+
+@pytest.mark.parametrize("argv", SECOND_ROUND_GOOD, ids=[_id(" ".join(a)) for a in SECOND_ROUND_GOOD])
+def test_second_round_benign_twins_succeed(capsys, argv):
+    from symderiv.cli import main
+
+    status = main(argv)
+    out, err = capsys.readouterr()
+    assert status == 0 and err == "" and out, (argv, err)
+    assert "I*" not in out and "zoo" not in out
+
+
+def test_a_catalogue_call_keeps_its_parameter_defaults_and_assumptions():
+    act = custom("softshrink(z) + hardtanh(z)")
+    assert {p.name: p.default for p in act.params} == {
+        "lambd": sympy.Rational(1, 2), "max_val": 1, "min_val": -1}
+    assert act.param("lambd").symbol.is_positive
+    assert [why for _, why in act.constraints] == ["torch.nn.Hardtanh refuses max_val <= min_val"]
+    # alpha is 1 for elu and 0.01 for leaky_relu: no default is made up
+    assert custom("elu(z) + leaky_relu(z)").param("alpha").default is None
+
+
+def test_a_kink_inside_a_function_of_a_kink_is_found():
+    """Abs(log(Abs(z))): SymPy will not rewrite Abs(log(z)) by cases (log(z) is not real for
+    every z); the breakpoints z = -1 and z = 1 were missed and g'' printed DiracDelta."""
+    d = derive(custom("Abs(log(Abs(z)))"))
+    assert [k.z for k in d.kinks] == [-1, 0, 1]
+    assert not d.second_derivative.has(sympy.DiracDelta, sympy.sign)
+    for t, slope in ((-2, -sympy.Rational(1, 2)), (-sympy.Rational(1, 2), 2), (sympy.Rational(1, 2), -2), (2, sympy.Rational(1, 2))):
+        assert d.derivative.subs(z, t) == slope
+
+
+def test_max_of_z_and_its_reciprocal_is_cut_at_the_pole():
+    d = derive(custom("Max(z, 1/z)"))
+    assert [k.z for k in d.kinks] == [-1, 0, 1]
+    for t, slope in ((-2, -sympy.Rational(1, 4)), (-sympy.Rational(1, 2), 1), (sympy.Rational(1, 2), -4), (2, 1)):
+        assert d.derivative.subs(z, t) == slope
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (b'[[claim]]\nactivation = "elu"\nderivative = "1"\nparams = {alpha = "tanh(1000)-1"}\n',
+     "claim 1 (line 1): parameter alpha must be positive"),
+    (b'[[claim]]\nlhs = "softplus(z)"\nrhs = "z"\nparams = {beta = "atan(10**999)-pi/2"}\n',
+     "parameter beta must be positive"),
+    (b'[[claim]]\nlhs = "hardtanh(z)"\nrhs = "z"\nparams = {min_val = 1, max_val = -1}\n',
+     "hardtanh needs min_val < max_val"),
+    (b'[[claim]]\nactivation = "threshold"\nderivative = "1"\nparams = {threshold = "1e309"}\n',
+     "parameter threshold is too large"),
+    (b'[[claim]]\nactivation = "threshold"\nderivative = "1"\nparams = {threshold = 1e309}\n',
+     "not a finite real number"),  # TOML reads 1e309 as inf
+    (b"a" + b".a" * 30000 + b" = 1\n", "line 1: a dotted key with too many parts (limit 16)"),
+    (b'[[claim]]\nlhs = "z"\nrhs = "z"\n' + b"x.y.z.w = 1\n" * 6000 + b"[" + b"t." * 40 + b"t]\n",
+     "line 6004: a dotted key with too many parts"),
+    (b"\n" * 50_001, "too many lines (50002, limit 50000)"),
+])
+def test_second_round_bad_claims_files(capsys, tmp_path, content, fragment):
+    path = tmp_path / "claims.toml"
+    path.write_bytes(content)
+    start = time.perf_counter()
+    assert fragment in _one_line_error(capsys, ["verify", "--claims", str(path)])
+    assert time.perf_counter() - start < 5
+
+
+def test_second_round_benign_claims_file(capsys, tmp_path):
+    """The twins: positive tiny-looking values, a proper hardtanh, dotted keys of a few parts,
+    dots in strings, comments and numbers (none counts as a key part)."""
+    from symderiv.cli import main
+
+    path = tmp_path / "claims.toml"
+    path.write_text(
+        '# a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s: comments do not count\n'
+        '[[claim]]\nactivation = "elu"\nderivative = "Piecewise((1, z > 0), (a + alpha, True))"\n'
+        'params.alpha = "tanh(1000)"\n\n'
+        '[[claim]]\nlhs = "hardtanh(z)"\nrhs = "Max(-2, Min(z, 1/2))"\n'
+        'params = {min_val = -2, max_val = 0.5}\nnote = "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s"\n'
+        'ratio = 1.25\n'
+    )
+    status = main(["verify", "--claims", str(path)])
+    out, err = capsys.readouterr()
+    assert status == 0 and err == "", out + err
+    assert out.count("proved") == 2
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_claims_file_is_refused_at_once(capsys, tmp_path):
+    import os
+
+    fifo = tmp_path / "claims.toml"
+    os.mkfifo(fifo)
+    start = time.perf_counter()
+    assert "is not a regular file (a FIFO)" in _one_line_error(capsys, ["verify", "--claims", str(fifo)])
+    assert time.perf_counter() - start < 2
+
+
+def test_memory_setting_is_validated(monkeypatch):
+    from symderiv.budget import default_memory_limit
+
+    for bad in ("abc", "-5", "1e3", "99999999999999999999", "4096MB", "٣"):
+        monkeypatch.setenv("SYMDERIV_MAX_MEMORY_MB", bad)
+        with pytest.raises(SymderivError, match="SYMDERIV_MAX_MEMORY_MB must be a whole number"):
+            default_memory_limit()
+    for good, cap in (("4096", 4096 * 2**20), (" 512 ", 512 * 2**20), ("0", 0)):
+        monkeypatch.setenv("SYMDERIV_MAX_MEMORY_MB", good)
+        assert default_memory_limit() == cap
+    monkeypatch.setenv("SYMDERIV_MAX_MEMORY_MB", "")
+    assert default_memory_limit() >= 2 * 2**30  # unset or empty: the default cap, never none
+
+
+def _sh(command: str, **env: str):
+    import os
+    import subprocess
+    import sys
+
+    full = {**os.environ, **env}
+    return subprocess.run(["sh", "-c", command.replace("SYMDERIV", f"'{sys.executable}' -m symderiv")],
+                          capture_output=True, text=True, timeout=120, env=full)
+
+
+@pytest.mark.skipif(__import__("os").name != "posix", reason="POSIX shell redirections")
+def test_the_environment_of_the_real_entry_point():
+    """Standard output full or closed, stderr closed, a bad memory setting: exit 2 and one line
+    on stderr (or none when stderr is closed), never a word in the output; and the twins."""
+    import os
+
+    cases = [
+        # (shell command, env, exit status, stderr fragment, stdout)
+        ("SYMDERIV list > /dev/full", {}, 2, "cannot write to standard output: No space left on device", ""),
+        ("SYMDERIV list >&-", {}, 2, "standard output is closed", ""),
+        ("SYMDERIV derive sigmod 2>&-", {}, 2, None, ""),
+        ("SYMDERIV list", {"SYMDERIV_MAX_MEMORY_MB": "99999999999999999999"}, 2,
+         "SYMDERIV_MAX_MEMORY_MB must be a whole number", ""),
+        ("SYMDERIV list", {"SYMDERIV_MAX_MEMORY_MB": "abc"}, 2, "got 'abc'", ""),
+        ("SYMDERIV list", {"SYMDERIV_MAX_MEMORY_MB": "-5"}, 2, "got '-5'", ""),
+        # the twins
+        ("SYMDERIV list > /dev/null", {}, 0, "", ""),
+        ("SYMDERIV derive relu 2>&-", {}, 0, None, "relu\n"),
+        ("SYMDERIV derive relu", {"SYMDERIV_MAX_MEMORY_MB": "4096"}, 0, "", "relu\n"),
+    ]
+    if not os.path.exists("/dev/full"):
+        cases = cases[1:]
+    for command, env, status, fragment, stdout in cases:
+        r = _sh(command, **env)
+        assert r.returncode == status, (command, r.stderr)
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+        if fragment is None:
+            assert r.stderr == ""
+        elif fragment:
+            assert len(r.stderr.splitlines()) == 1 and fragment in r.stderr, (command, r.stderr)
+        else:
+            assert r.stderr == ""
+        assert r.stdout.startswith(stdout) and (stdout or r.stdout == ""), (command, r.stdout)

@@ -227,3 +227,183 @@ def test_generate_stops_at_the_budget_with_its_workers(tmp_path):
     assert r.stderr.strip() == "symderiv: error: time budget of 3 s exceeded (raise it with --timeout SECONDS)"
     assert elapsed < 3 + 12, elapsed
     assert not (tmp_path / "gen").exists() or not any((tmp_path / "gen").iterdir())
+
+
+# --- second round (issue 16) -------------------------------------------------------------------
+
+
+def test_a_rewritten_file_keeps_its_mode_and_a_new_one_follows_the_umask(capsys, tmp_path, fake_render):
+    out = tmp_path / "gen"
+    old_mask = os.umask(0o027)
+    try:
+        assert _generate(capsys, "--out", str(out))[0] == 0
+        assert {(out / n).stat().st_mode & 0o777 for n in _files()} == {0o640}  # 0666 less the umask
+        (out / "relu.py").chmod(0o755)
+        (out / "_runtime.py").chmod(0o444)
+        fake_render["version"] = "2"
+        assert _generate(capsys, "--out", str(out))[0] == 0
+    finally:
+        os.umask(old_mask)
+    assert (out / "relu.py").read_text() == _files("2")["relu.py"]
+    assert (out / "relu.py").stat().st_mode & 0o777 == 0o755
+    assert (out / "_runtime.py").stat().st_mode & 0o777 == 0o444
+    assert (out / "__init__.py").stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize("line", [0, 1, 2, 3])
+def test_an_edit_anywhere_in_the_file_is_refused_without_force(capsys, tmp_path, fake_render, line):
+    """The content hash covers the whole file but its own line: an edit of the header's first
+    or second line counts as a hand edit too; an edit of the hash line itself as well."""
+    out = tmp_path / "gen"
+    _generate(capsys, "--out", str(out))
+    lines = (out / "relu.py").read_text().split("\n")
+    lines[line] = lines[line].replace("symderiv", "symderiv ").replace("max(", "max( ") + " "
+    (out / "relu.py").write_text("\n".join(lines))
+    fake_render["version"] = "2"
+    before = _snapshot(out)
+    status, _, err = _generate(capsys, "--out", str(out))
+    if line == 0:  # no longer our header at all
+        assert status == 2 and "not written by symderiv" in _one_line(err)
+    else:
+        assert status == 2 and "edited by hand" in _one_line(err)
+    assert _snapshot(out) == before
+    assert _generate(capsys, "--out", str(out), "--force")[0] == (2 if line == 0 else 0)
+
+
+def test_an_unedited_file_is_rewritten_and_old_style_hashes_still_count_as_ours(capsys, tmp_path, fake_render):
+    import hashlib
+
+    out = tmp_path / "gen"
+    _generate(capsys, "--out", str(out))
+    # written by an older symderiv: the hash covered the body only
+    head, second, _, body = (out / "relu.py").read_text().split("\n", 3)
+    legacy = f"{head}\n{second}\n{emit._HASH_PREFIX}{hashlib.sha256(body.encode()).hexdigest()}\n{body}"
+    (out / "relu.py").write_text(legacy)
+    fake_render["version"] = "2"
+    status, _, err = _generate(capsys, "--out", str(out))
+    assert status == 0, err
+    assert all((out / n).read_text() == t for n, t in _files("2").items())
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device"])
+def test_check_refuses_a_target_that_is_not_a_regular_file_at_once(capsys, tmp_path, fake_render, kind):
+    import time
+
+    out = tmp_path / "gen"
+    _generate(capsys, "--out", str(out))
+    target = out / "relu.py"
+    target.unlink()
+    if kind == "directory":
+        target.mkdir()
+    elif kind == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        os.mkfifo(target)
+    else:
+        if not os.path.exists("/dev/zero"):
+            pytest.skip("no /dev/zero here")
+        target.symlink_to("/dev/zero")
+    start = time.perf_counter()
+    status, out_text, err = _generate(capsys, "--out", str(out), "--check")
+    assert status == 2 and "relu.py" in _one_line(err) and out_text == ""
+    assert time.perf_counter() - start < 3
+    # writing refuses it too, and leaves it alone
+    status, _, err = _generate(capsys, "--out", str(out), "--force")
+    assert status == 2 and "relu.py" in _one_line(err)
+    assert target.is_dir() if kind == "directory" else True
+
+
+def test_check_twin_a_stale_regular_file_is_stale(capsys, tmp_path, fake_render):
+    out = tmp_path / "gen"
+    _generate(capsys, "--out", str(out))
+    (out / "relu.py").write_text("# changed\n")
+    status, _, err = _generate(capsys, "--out", str(out), "--check")
+    assert status == 1 and "stale:" in err and "relu.py" in err
+
+
+@pytest.mark.parametrize("length,status", [(300, 2), (200, 0)])
+def test_an_output_name_too_long_is_bad_input(capsys, tmp_path, fake_render, length, status):
+    out = tmp_path / ("g" * length)
+    got, _, err = _generate(capsys, "--out", str(out))
+    assert got == status
+    if status:
+        assert "File name too long" in _one_line(err)
+        got, _, err = _generate(capsys, "--out", str(out), "--check")
+        assert got == 2 and "File name too long" in _one_line(err)
+    else:
+        assert err == "" and {p.name for p in out.iterdir()} == set(_files())
+
+
+_SLOW_WRITER = """
+import os, sys, time
+from symderiv.codegen import emit
+sys.path.insert(0, {tests!r})
+from test_nothing_lost import _files
+emit.render_all = lambda names=None: _files({version!r})
+real_fsync = os.fsync
+def slow_fsync(fd):
+    print("writing", file=open({flag!r}, "a"))
+    time.sleep(30)
+os.fsync = slow_fsync
+sys.argv = ["symderiv", "generate", "--out", {out!r}]
+from symderiv.cli import run
+run()
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_signal_while_writing_leaves_no_temporary_file(tmp_path, fake_render, signame):
+    """SIGTERM, SIGHUP or Ctrl-C in the middle of writing: one line, exit 128 + N, every file
+    whole (old), and no ``.NAME.py.XXXX.tmp`` left beside them."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "gen"
+    emit.write(_files("1"), out)
+    before = _snapshot(out)
+    flag = tmp_path / "flag"
+    code = _SLOW_WRITER.format(tests=str(Path(__file__).parent), version="2", flag=str(flag), out=str(out))
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists() and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.05)
+        assert flag.exists(), p.communicate()
+        assert any(n.endswith(".tmp") for n in os.listdir(out))  # caught in the act
+        p.send_signal(getattr(signal, signame))
+        stdout, stderr = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    number = getattr(signal, signame)
+    assert p.returncode == (130 if signame == "SIGINT" else 128 + number), stderr
+    assert len(stderr.splitlines()) == 1 and "Traceback" not in stderr, stderr
+    assert sorted(os.listdir(out)) == sorted(_files()), os.listdir(out)
+    assert _snapshot(out) == before and stdout == ""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_sigterm_while_rendering_in_workers_is_one_line(tmp_path):
+    """The real rendering, in worker processes: SIGTERM ends them quietly (no worker
+    tracebacks, no leaked-semaphore warning), exit 143, nothing written."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "gen"
+    p = subprocess.Popen([sys.executable, "-m", "symderiv", "generate", "--out", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(6)  # imports done, workers spawned and rendering
+        p.send_signal(signal.SIGTERM)
+        stdout, stderr = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr == "symderiv: terminated by SIGTERM\n" and stdout == ""
+    assert not out.exists() or not any(out.iterdir())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
@@ -18,21 +17,26 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..catalogue import get
+    from ..cli import report
     from ..codegen.emit import check, default_out, render_all, write
     from ..errors import GeneratedFileError
 
     names = [get(n).name for n in args.names] if args.names else None
     out = Path(args.out) if args.out else default_out()
-    if not args.check and out.exists() and not out.is_dir():  # say so before minutes of rendering
-        raise GeneratedFileError(f"output {out} exists and is not a directory")
+    try:  # an unusable --out is said before minutes of rendering
+        is_dir = out.is_dir()
+        exists = is_dir or out.exists()
+    except OSError as exc:
+        raise GeneratedFileError(f"cannot use output {_short(out)}: {exc.strerror or exc}") from None
+    if exists and not is_dir:
+        raise GeneratedFileError(f"output {_short(out)} exists and is not a directory")
     files = render_all(names)
     if args.check:
         stale = check(files, out)
         for path in stale:
-            print(f"stale: {path}", file=sys.stderr)
+            report(f"stale: {path}")
         if stale:
-            print(f"symderiv: {len(stale)} generated file(s) out of date; run 'symderiv generate'",
-                  file=sys.stderr)
+            report(f"symderiv: {len(stale)} generated file(s) out of date; run 'symderiv generate'")
             return 1
         print(f"{len(files)} generated file(s) up to date in {out}")
         return 0
@@ -41,3 +45,9 @@ def run(args) -> int:
         print(f"wrote {path}")
     print(f"{len(written)} file(s) written, {len(files) - len(written)} already up to date in {out}")
     return 0
+
+
+def _short(path: Path) -> str:
+    from ..files import short_path
+
+    return short_path(path)

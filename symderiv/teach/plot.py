@@ -16,6 +16,7 @@ PDF according to the file's extension.
 from __future__ import annotations
 
 import math
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -169,6 +170,14 @@ def plot(
         raise SymderivError(f"plot: output file must end in .png, .svg or .pdf, got {path.name!r}")
     if not path.parent.is_dir():
         raise SymderivError(f"plot: no such directory: {path.parent}")
+    try:  # a FIFO or a device would make the write wait or go nowhere: a regular file or nothing
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise SymderivError(f"plot: cannot write {path}: {exc.strerror or exc}") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise SymderivError(f"plot: {path} exists and is not a regular file")
     fig = figure(names, derivative_only=derivative_only, convention=convention)
     try:
         fig.savefig(path, format=ext, dpi=120)

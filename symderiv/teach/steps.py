@@ -67,8 +67,10 @@ class Step:
     @property
     def full_note(self) -> str:
         """The note, marked when the step's symbolic proof was undecided (numeric check only)."""
-        if self.check is not None and self.check.status != "proved":
+        if self.check is not None and self.check.status == "numeric":
             return f"{self.note} [checked numerically at 50 digits only; symbolic proof undecided]"
+        if self.check is not None and self.check.status == "symbolic":
+            return f"{self.note} [proved symbolically; the 50-digit numeric check is inconclusive here]"
         return self.note
 
     def as_json(self) -> dict:
@@ -96,7 +98,7 @@ class Steps:
 
     def numeric_only(self) -> list[int]:
         """Indices of steps whose symbolic proof was undecided (checked numerically only)."""
-        return [i for i, s in enumerate(self.steps) if s.check and s.check.status != "proved"]
+        return [i for i, s in enumerate(self.steps) if s.check and s.check.status == "numeric"]
 
     def as_text(self) -> str:
         """Plain text: one numbered step per rule."""
@@ -372,14 +374,18 @@ def steps(
     values = {p.symbol: p.default for p in act.params if p.default is not None}
     values.update({act.param(k).symbol: v for k, v in d.params.items() if v is not None})
     g = d.definition
+    for sym in g.free_symbols - {z} - set(values):  # a parameter without a default: a sample value
+        values[sym] = -sympy.Rational(1, 2) if sym.is_negative or sym.is_nonpositive else sympy.Rational(1, 2)
     bps = []
-    for b in calculus.breakpoints(g, values) if g.has(Piecewise, Max, Min, sympy.Abs) else []:
+    exact = tuple(calculus.breakpoints(g, values)) if g.has(Piecewise, Max, Min, sympy.Abs, sympy.sign,
+                                                              sympy.Heaviside) else ()
+    for b in exact:
         bps.append(float(b.subs(values)))
     _require_real(g, values, bps)
     out: list[Step] = []
 
     def add(rule: str, before: Expr, after: Expr, note: str) -> None:
-        c = check(before, after, values=values, breakpoints=bps, timeout=timeout)
+        c = check(before, after, values=values, breakpoints=bps, timeout=timeout, excluded=exact)
         out.append(Step(rule, before, after, note, c))
 
     current: Expr = Derivative(g, z)
@@ -408,9 +414,35 @@ def steps(
         in_g = aform.subs(a, g)
         if in_g != result:
             add("write in terms of g(z)", result, in_g, f"g'(z) = {aform.subs(a, Symbol('g(z)'))}")
-        c = check(in_g, aform.subs(a, g), values=values, breakpoints=bps, timeout=timeout)
+        c = check(in_g, aform.subs(a, g), values=values, breakpoints=bps, timeout=timeout, excluded=exact)
         out.append(Step("substitution a = g(z)", in_g, aform,
                         f"with a = g(z) = {g}, computed once in the forward pass", c))
     for rule, before, after, note in _kink_steps(d, result):
-        add(rule, before, after, note)
+        if after in (sympy.oo, -sympy.oo) and isinstance(before, Limit):  # a pole, not a kink
+            out.append(Step(rule, before, after, note, _check_infinite_limit(before, after, values)))
+        else:
+            add(rule, before, after, note)
     return Steps(d.name, g, out, result, aform, d)
+
+
+def _check_infinite_limit(lim: Limit, value: Expr, values: Mapping) -> Check:
+    """``lim = value`` (±oo), numerically: beside the point, g' grows without bound, with
+    that sign (at distances 10**-8, 10**-16, 10**-32). No sample points: the limit is at one."""
+    import mpmath
+
+    from .verify import CheckFailed, evaluate
+
+    f, var, b, direction = lim.args
+    side = -1 if str(direction) == "-" else 1
+    nums = {s: values.get(s, sympy.Rational(1, 2)) for s in f.free_symbols - {var}}
+    seen = []
+    with mpmath.workdps(80):  # the points beside b must not round onto it
+        at = evaluate(b.subs(nums), {})
+        for k in (8, 16, 32):
+            seen.append(evaluate(f, {**nums, var: at + side * mpmath.mpf(10) ** -k}))
+    sign = 1 if value == sympy.oo else -1
+    grows = all(mpmath.isfinite(v) and sign * v > 0 for v in seen) and \
+        abs(seen[0]) < abs(seen[1]) < abs(seen[2])
+    if not grows:
+        raise CheckFailed(f"{lim} = {value} fails: beside the point g' is {[mpmath.nstr(v, 8) for v in seen]}")
+    return Check("numeric", len(seen))

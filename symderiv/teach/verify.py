@@ -48,8 +48,10 @@ class Check:
     """How an equality was established.
 
     Attributes:
-        status: ``"proved"`` (symbolic and numeric), or ``"numeric"`` (the
-            symbolic proof was undecided within its budget; the numeric check passed).
+        status: ``"proved"`` (symbolic and numeric), ``"numeric"`` (the
+            symbolic proof was undecided within its budget; the numeric check passed), or
+            ``"symbolic"`` (proved, but the 50-digit numeric check could not confirm it at
+            these values: extreme parameters defeat it).
         points: how many sample points the numeric check used.
     """
 
@@ -91,10 +93,31 @@ def evaluate(expr: Expr, env: Mapping[Symbol, object]) -> mpmath.mpf:
     >>> float(evaluate(Derivative(sin(z), z), {z: 0}))
     1.0
     """
-    with mpmath.workdps(DIGITS + 15):
+    expr = sympy.sympify(expr)
+    with mpmath.workdps(DIGITS + 15 + _cancelling_digits(expr, env)):
         env = {k: mpmath.mpmathify(v) if not isinstance(v, Expr) else _to_mp(sympy.sympify(v))
                for k, v in env.items()}
-        return _eval(sympy.sympify(expr), env)
+        return _eval(expr, env)
+
+
+def _cancelling_digits(expr: Expr, env: Mapping[Symbol, object]) -> int:
+    """Digits a sum of a huge constant and z can cancel (``Abs(z - 10**999)``): the decimal
+    size of the largest number in the expression or its values (at most 1100; the parser
+    bounds constants by 10**1000)."""
+    sizes = [0]
+    for n in expr.atoms(sympy.Rational):
+        sizes.append(max(len(str(abs(n.p))), len(str(n.q))))
+    for v in env.values():
+        if isinstance(v, sympy.Rational):
+            sizes.append(max(len(str(abs(v.p))), len(str(v.q))))
+    for f in expr.atoms(sympy.exp):
+        if f.args[0].is_number:
+            try:
+                sizes.append(int(abs(float(f.args[0])) / 2.3) + 1)
+            except (TypeError, ValueError, OverflowError):
+                pass
+    extra = max(sizes)
+    return 0 if extra < 10 else min(extra, 1100)
 
 
 def _eval(e: Expr, env: dict) -> mpmath.mpf:
@@ -113,17 +136,20 @@ def _eval(e: Expr, env: dict) -> mpmath.mpf:
         side = -1 if str(direction) == "-" else 1
         bb = _eval(b, env)
         return _eval(f, {**env, var: bb + side * mpmath.mpf(10) ** -(DIGITS - 5)})
-    if not e.has(*_SPECIAL):
-        subs = {k: _float(v) for k, v in env.items() if k in e.free_symbols}
-        return _to_mp(e.xreplace(subs).evalf(mpmath.mp.dps + 5))
-    if isinstance(e, Piecewise):
-        subs = {k: _float(v) for k, v in env.items()}
-        for value, cond in e.args:
-            if bool(cond.xreplace(subs)):
-                return _eval(value, env)
+    try:  # SymPy refusing a value (Max of a complex number, a comparison with zoo): not real here
+        if not e.has(*_SPECIAL):
+            subs = {k: _float(v) for k, v in env.items() if k in e.free_symbols}
+            return _to_mp(e.xreplace(subs).evalf(mpmath.mp.dps + 5))
+        if isinstance(e, Piecewise):
+            subs = {k: _float(v) for k, v in env.items()}
+            for value, cond in e.args:
+                if bool(cond.xreplace(subs)):
+                    return _eval(value, env)
+            return mpmath.nan
+        args = [_float(_eval(arg, env)) if isinstance(arg, Expr) else arg for arg in e.args]
+        return _to_mp(e.func(*args).evalf(mpmath.mp.dps + 5))
+    except (TypeError, ValueError):
         return mpmath.nan
-    args = [_float(_eval(arg, env)) if isinstance(arg, Expr) else arg for arg in e.args]
-    return _to_mp(e.func(*args).evalf(mpmath.mp.dps + 5))
 
 
 def _float(v) -> Expr:
@@ -171,7 +197,8 @@ def _doit(e: Expr, values: Mapping[Symbol, Expr]) -> Expr:
     return e.doit()
 
 
-def _symbolic(lhs: Expr, rhs: Expr, values: Mapping[Symbol, Expr], timeout: float) -> bool | None:
+def _symbolic(lhs: Expr, rhs: Expr, values: Mapping[Symbol, Expr], timeout: float,
+              excluded: tuple = ()) -> bool | None:
     """True when :func:`symderiv.prove.prove_identity` proves the two sides equal off their
     breakpoints, False when it refutes them, None when it is undecided. There is no other
     prover: an undecided step is reported as checked numerically, never as proved."""
@@ -180,7 +207,7 @@ def _symbolic(lhs: Expr, rhs: Expr, values: Mapping[Symbol, Expr], timeout: floa
     try:
         verdict = prove_identity(_doit(sympy.sympify(lhs), values), _doit(sympy.sympify(rhs), values),
                                  timeout=timeout, order_at=dict(values) or None,
-                                 exclude_own_breakpoints=True)
+                                 exclude_own_breakpoints=True, breakpoints=list(excluded) or None)
     except SymderivError:
         return None
     return {"proved": True, "refuted": False}.get(verdict.status)
@@ -193,6 +220,7 @@ def check(
     values: Mapping[Symbol, Expr] | None = None,
     breakpoints: list[float] | tuple[float, ...] = (),
     timeout: float = 10.0,
+    excluded: tuple = (),
 ) -> Check:
     """Establish ``lhs = rhs`` for real z off the breakpoints, or raise :class:`CheckFailed`.
 
@@ -202,13 +230,22 @@ def check(
         values: numbers for the parameters in the numeric check (symbolic
             parameters are otherwise proved for all values where the engine can).
         breakpoints: where the numeric sample points must not fall.
+        excluded: the same points exactly, excluded from the symbolic proof too (a step
+            is claimed between the breakpoints of the function derived, poles included).
         timeout: seconds for the symbolic attempt.
     """
     values = dict(values or {})
     free = (sympy.sympify(lhs).free_symbols | sympy.sympify(rhs).free_symbols) - {z}
     nums = {s: values.get(s, sympy.Rational(1, 2)) for s in free}
-    used = _numeric(lhs, rhs, nums, sample_points(breakpoints))
-    proved = _symbolic(lhs, rhs, nums, timeout)
+    try:
+        used = _numeric(lhs, rhs, nums, sample_points(breakpoints))
+    except CheckFailed:
+        # extreme values (a parameter of 10**300, a limit on a scale of 10**-300) can defeat
+        # 50 digits; a symbolic proof still settles the step, and says so (status "symbolic")
+        if _symbolic(lhs, rhs, nums, timeout, excluded) is True:
+            return Check("symbolic", 0)
+        raise
+    proved = _symbolic(lhs, rhs, nums, timeout, excluded)
     if proved is False:
         raise CheckFailed(f"{lhs} = {rhs} is refuted symbolically")
     return Check("proved" if proved else "numeric", used)
