@@ -75,12 +75,15 @@ class _Branch:
         return self.lo_num == self.hi_num
 
 
-def aform(expr: Expr, fixed: Mapping[Symbol, Expr] | None = None) -> tuple[Expr | None, str | None]:
+def aform(expr: Expr, fixed: Mapping[Symbol, Expr] | None = None,
+          timeout: float | None = None) -> tuple[Expr | None, str | None]:
     """g' in terms of ``a = g(z)``, proved, or None with a note saying why not.
 
     Args:
         expr: the definition g(z), fixed parameters already substituted.
         fixed: ``{symbol: value}`` of the fixed parameters (used to order pieces).
+        timeout: seconds for the search (default :data:`TIMEOUT`); the generator gives more,
+            so that what it writes never depends on how busy the machine is.
 
     Returns:
         ``(form, note)``: ``form`` a SymPy expression in :data:`~symderiv.catalogue.a` and
@@ -91,11 +94,12 @@ def aform(expr: Expr, fixed: Mapping[Symbol, Expr] | None = None) -> tuple[Expr 
     from .budget import time_limit
     from .errors import BudgetExceeded
 
+    timeout = TIMEOUT if timeout is None else timeout
     try:
-        with time_limit(TIMEOUT):
+        with time_limit(timeout):
             return _aform(expr, fixed)
     except BudgetExceeded:
-        return None, f"no a-form: the search ran out of its {TIMEOUT:g} s budget"
+        return None, f"no a-form: the search ran out of its {timeout:g} s budget"
 
 
 def _aform(expr: Expr, fixed: Mapping[Symbol, Expr] | None) -> tuple[Expr | None, str | None]:

@@ -344,10 +344,10 @@ def derive(
     )
 
 
-def _aform(act: Activation, expr: Expr, fixed: Mapping) -> tuple[Expr | None, str | None]:
+def _aform(act: Activation, expr: Expr, fixed: Mapping, timeout: float | None = None) -> tuple[Expr | None, str | None]:
     """The a-form, when the a-form engine is available (see :mod:`symderiv.aform`)."""
     try:
         from . import aform as aform_module
     except ImportError:
         return None, None
-    return aform_module.aform(expr, fixed)
+    return aform_module.aform(expr, fixed, timeout)
