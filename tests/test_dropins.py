@@ -333,6 +333,9 @@ def test_bad_parameters_and_conventions_are_refused():
         st.sigmoid(x, gamma=1.0)
     with pytest.raises(ValueError, match="unknown convention"):
         st.LeakyReLU(convention="left-ish")
+    with pytest.raises(ValueError, match="hardtanh needs min_val < max_val"):  # the catalogue's constraint
+        st.hardtanh(x, min_val=1.0, max_val=-1.0)
+    assert st.hardtanh(torch.tensor([5.0]), min_val=-2.0, max_val=2.0).item() == 2.0
 
 
 def test_importing_the_numpy_kernels_needs_neither_framework():

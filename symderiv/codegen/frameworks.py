@@ -263,6 +263,12 @@ def _check_params(act: Activation) -> list[str]:
     for p in act.params:
         kind = next((k for k in ("positive", "nonnegative", "negative") if getattr(p.symbol, f"is_{k}")), "real")
         lines.append(f"    {p.name} = _param({act.name!r}, {p.name!r}, {p.name}, {kind!r})")
+    printer = FrameworkPrinter("torch")  # relations of Python floats print alike for both
+    for relation, why in act.constraints:  # the catalogue's (derivation.check_constraints)
+        lines += [f"    if not {printer.doprint(relation)}:",
+                  f"        raise ValueError(f\"{act.name} needs {relation} ({why}), got "
+                  + ", ".join(f"{s.name} = {{{s.name}!r}}" for s in sorted(relation.free_symbols, key=str))
+                  + '")']
     return lines
 
 
