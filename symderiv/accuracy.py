@@ -410,10 +410,10 @@ def _jax_fn(act: Activation):
     return None
 
 
-def dropin_values(framework: str, act: Activation, kind: str, pts: np.ndarray, dtype: str = "float64",
+def dropin_values(framework: str, act: Activation, kind: str, pts: np.ndarray,
                   convention: str = "torch") -> np.ndarray:
     """symderiv's PyTorch or JAX drop-in for ``act`` (value, or derivative by the framework's
-    autograd through the drop-in's rules) at ``pts`` in ``dtype``, as float64."""
+    autograd through the drop-in's rules) at ``pts``, in float64."""
     import importlib
 
     module = importlib.import_module(f"symderiv.kernels.{framework}")
@@ -422,26 +422,26 @@ def dropin_values(framework: str, act: Activation, kind: str, pts: np.ndarray, d
         import jax
 
         jax.config.update("jax_enable_x64", True)
-    return _autograd_values(framework, fn, kind, pts, dtype)
+    return _autograd_values(framework, fn, kind, pts)
 
 
-def _autograd_values(framework: str, fn, kind: str, pts: np.ndarray, dtype: str = "float64") -> np.ndarray:
+def _autograd_values(framework: str, fn, kind: str, pts: np.ndarray) -> np.ndarray:
     order = KINDS.index(kind)
     if framework == "torch":
         import torch
 
-        x = torch.tensor(pts, dtype=getattr(torch, dtype), requires_grad=True)
+        x = torch.tensor(pts, dtype=torch.float64, requires_grad=True)
         y = fn(x)
         for _ in range(order):
             (y,) = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=False)
-        return y.detach().to(torch.float64).numpy().copy()
+        return y.detach().numpy().copy()
     import jax
     import jax.numpy as jnp
 
     f = fn
     for _ in range(order):
         f = jax.grad(f)
-    return np.asarray(jax.vmap(f)(jnp.asarray(pts, dtype=getattr(jnp, dtype))), dtype=np.float64)
+    return np.asarray(jax.vmap(f)(jnp.asarray(pts, dtype=jnp.float64)))
 
 
 def peer_values(peer: str, act: Activation, kind: str, pts: np.ndarray) -> np.ndarray | None:

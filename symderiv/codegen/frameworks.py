@@ -66,7 +66,6 @@ class FrameworkPrinter(KernelPrinter):
         self._module = {"torch": "torch", "jax": "jnp"}[framework]
         self._kf = {k: f"{self._module}.{v}" for k, v in _known_functions_numpy.items()}
         super().__init__({"fully_qualified_modules": False}, arrays)
-        self._kf = {k: f"{self._module}.{v}" for k, v in _known_functions_numpy.items()}
 
     def _print(self, expr, **kwargs):
         # a number is a literal, never a framework call on a Python number (torch.sqrt(2) fails)
@@ -291,8 +290,10 @@ def _render(kernel, framework: str) -> str:
     ]
     functions = [_function(f"_{n}{suffix}", expr, args, printer_for)
                  for suffix, expr in (("", g), ("_grad", g1), ("_grad2", g2))]
-    # g and g' sharing their work (one exp for sigmoid's both): what a training step's forward takes
-    functions.append(_function(f"_{n}_value_and_grad", sympy.Tuple(g, g1), args, printer_for))
+    if framework == "torch":
+        # g and g' sharing their work (one exp for sigmoid's both): what a training step's forward
+        # takes (JAX's jit shares it by itself)
+        functions.append(_function(f"_{n}_value_and_grad", sympy.Tuple(g, g1), args, printer_for))
     if any("math." in line for lines in functions for line in lines):
         out += ["import math", ""]
     out += ["import torch", ""] if framework == "torch" else ["import jax", "import jax.numpy as jnp", ""]
@@ -320,18 +321,16 @@ def _render(kernel, framework: str) -> str:
             out.append(f"        ({printer.doprint(b)}, {{{entries}}}),")
         out.append("    )")
     out += ["", ""]
-    default = "torch" if framework == "torch" else "jax"
-    extra = f", numpy=(_numpy, _numpy_grad, _numpy_value_and_grad), params={tuple(params)!r}" \
-        if framework == "torch" else ""
-    out.append(f"_{n.upper()} = Activation({n!r}, _{n}, _{n}_grad, _{n}_grad2, _{n}_kinks, "
-               f"_{n}_value_and_grad{extra})")
+    extra = f", _{n}_value_and_grad, numpy=(_numpy, _numpy_grad, _numpy_value_and_grad), " \
+        f"params={tuple(params)!r}" if framework == "torch" else ""
+    out.append(f"_{n.upper()} = Activation({n!r}, _{n}, _{n}_grad, _{n}_grad2, _{n}_kinks{extra})")
     out += ["", ""]
     what = ("a torch.autograd.Function: backward is grad * g'(x) from the stable g', itself differentiable\n"
             "    (double backward gives g'' from its stable form)" if framework == "torch" else
             "a jax.custom_jvp function: its tangent is g'(x) from the stable g', itself a custom_jvp\n"
             "    with g''(x) as tangent (jit, vmap, second order)")
     out += [
-        f'def {n}(x, *, convention="{default}"{pdefault}):',
+        f'def {n}(x, *, convention="{framework}"{pdefault}):',
         f'    """{n}(x), {what}.',
         "",
         f"    Computed in float64 and rounded once to x's dtype. ``convention`` ({', '.join(CONVENTIONS)})",
@@ -451,9 +450,8 @@ def _finish(act, order, w, r, x, convention, params):
         r = torch.full_like(w, r)
     elif r.shape != w.shape:
         r = r.expand(w.shape)
-    if order and convention != "torch":  # the forms carry PyTorch's values
-        for b, values in act.kinks(*params):
-            r = torch.where(w == b, values[convention][order - 1], r)
+    if order:
+        r = _patch_kinks(act, order, w, r, convention, params)
     dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
     r = r.to(dtype)
     return x.view_as(x) if r is x else r  # autograd saves x: the identity returns a view of it
@@ -479,7 +477,9 @@ def _on_numpy(x):
 
 
 def _patch_kinks(act, order, x, r, convention, params):
-    if convention != "torch":  # the kernels carry PyTorch's values
+    """``r`` = g^(order)(x) with ``convention``'s values at the kinks (kernels and forms carry
+    PyTorch's)."""
+    if convention != "torch":
         for b, values in act.kinks(*params):
             r = torch.where(x == b, values[convention][order - 1], r)
     return r
@@ -612,9 +612,8 @@ def _eval(act, order, x, convention, params):
 class Activation:
     """One activation's forms: ``g``, ``grad``, ``grad2`` (in z and the parameters) and ``kinks``."""
 
-    def __init__(self, name, g, grad, grad2, kinks, value_and_grad):
+    def __init__(self, name, g, grad, grad2, kinks):
         self.name, self.g, self.grad, self.grad2, self.kinks = name, g, grad, grad2, kinks
-        self.value_and_grad = value_and_grad
 
         @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
         def value(x, convention, params):
