@@ -72,7 +72,7 @@ def verify_claim(
     >>> verify_claim("elu", "a + alpha", params={"alpha": 1}).status  # only true for z < 0
     'refuted'
     """
-    from .derivation import resolve
+    from .derivation import activation_functions, resolve
     from .parse import parse_claim
 
     if convention not in calculus.CONVENTIONS:
@@ -82,8 +82,9 @@ def verify_claim(
     act, fixed = resolve(activation, params)
     conditions: tuple = ()
     if isinstance(claim, str):
-        parsed = parse_claim(claim, act.symbols)
+        parsed = parse_claim(claim, act.symbols, functions=activation_functions())
         claim_expr, conditions = parsed.expr, parsed.conditions
+        claim_expr = _called_defaults(claim_expr, act, claim)
     else:
         from .prove import _as_expr
 
@@ -112,6 +113,25 @@ def verify_claim(
     if note is None:
         return verdict
     return Verdict(verdict.status, verdict.method, verdict.counterexample, note, verdict.assumptions)
+
+
+def _called_defaults(claim_expr: Expr, act: Activation, text: str) -> Expr:
+    """``claim_expr`` with the parameters that only a called activation brought in
+    (``beta`` of ``softplus(z)`` in a claim about mish) fixed to their catalogue defaults:
+    in a claim about ``act``, only ``act``'s own parameters are symbolic."""
+    own = set(act.symbols.values())
+    extra = claim_expr.free_symbols - own - {z, a}
+    if not extra:
+        return claim_expr
+    defaults: dict[Symbol, Expr] = {}
+    for other in all_activations():
+        for p in other.params:
+            if p.symbol in extra and p.default is not None:
+                defaults.setdefault(p.symbol, p.default)
+    missing = sorted(s.name for s in extra - set(defaults))
+    if missing:
+        raise ParseError(f"unknown names in the claim: {', '.join(missing)}")
+    return claim_expr.subs(defaults)
 
 
 def _derivative_agrees(g: Expr, dg: Expr, kinks: list[Expr], order_at: Mapping[Symbol, Expr]) -> bool:

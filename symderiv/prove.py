@@ -67,7 +67,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sympy
-from sympy import Expr, Piecewise, Rational, S, Symbol, oo
+from sympy import Expr, Integer, Piecewise, Rational, S, Symbol, oo
 
 from . import ball, calculus
 from .budget import time_limit
@@ -151,18 +151,22 @@ def _order_values(symbols, given: Mapping[Symbol, Expr] | None) -> dict[Symbol, 
 
 
 def _candidate_values(s: Symbol, base: Expr) -> list[Expr]:
+    # typical values first, then the far ends of the admissible range: a claim may be false
+    # only for a large parameter (Min(alpha, 1000)) or a tiny one
+    big, huge, tiny = Integer(1000), Integer(10**6), Rational(1, 10**6)
     if s.is_positive:
-        pool = [Rational(1, 3), Rational(2), Rational(7, 2), Rational(1, 100), Rational(10)]
+        pool = [Rational(1, 3), Rational(2), big, Rational(1, 100), huge, Rational(7, 2), tiny, Rational(10)]
     elif s.is_negative:
-        pool = [-Rational(1, 3), -Rational(2), -Rational(7, 2)]
+        pool = [-Rational(1, 3), -Rational(2), -big, -Rational(7, 2), -huge, -tiny]
     elif s.is_nonnegative:
-        pool = [S.Zero, Rational(1, 3), Rational(2), Rational(10)]
+        pool = [S.Zero, Rational(1, 3), Rational(2), big, huge, Rational(10), tiny]
     else:
-        pool = [base + Rational(1, 2), base - Rational(3, 2), Rational(3), -Rational(5, 2), S.Zero]
+        pool = [base + Rational(1, 2), base - Rational(3, 2), Rational(3), base + big, base - big,
+                -Rational(5, 2), S.Zero, base + huge, base - huge]
     return [v for v in pool if v != base]
 
 
-def _param_sets(symbols: list[Symbol], base: dict[Symbol, Expr], bps: list[Expr], n: int = 6):
+def _param_sets(symbols: list[Symbol], base: dict[Symbol, Expr], bps: list[Expr], n: int = 9):
     """The base values first, then up to ``n`` admissible variations keeping the order of ``bps``.
 
     ``bps`` are the domain's breakpoints (the activation's kinks): a claim's own breakpoints

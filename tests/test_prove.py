@@ -70,6 +70,18 @@ def test_true_for_one_parameter_value_only_is_refuted():
                         params={"alpha": 1}).status == "proved"
 
 
+@pytest.mark.parametrize(("name", "claim", "param", "true_for"), [
+    # false only for a large parameter, or a tiny one: the far ends of the admissible range
+    ("leaky_relu", "Piecewise((Min(alpha, 1000), z < 0), (1, z > 0))", "alpha", lambda p: p <= 1000),
+    ("elu", "Piecewise((a + Min(alpha, 50), z < 0), (1, z > 0))", "alpha", lambda p: p <= 50),
+    ("softplus", "1/(1 + exp(-Max(beta, 10**-5)*z))", "beta", lambda p: p >= mpmath.mpf(10) ** -5),
+])
+def test_false_only_at_a_far_parameter_value_is_refuted(name, claim, param, true_for):
+    v = verify_claim(name, claim)
+    assert v.status == "refuted", v
+    assert not true_for(mpmath.mpf(v.counterexample[param]))  # checked here, not by the engine
+
+
 def test_parameter_conditions_are_decided_for_all_values():
     # Max(alpha, 1) = 1 only when alpha <= 1: leaky_relu' = Max(alpha, sign(z)) is false for alpha > 1
     v = verify_claim("leaky_relu", "Max(alpha, sign(z))")

@@ -75,6 +75,8 @@ NAMESPACE = {
     "tanh": mpmath.tanh, "cosh": mpmath.cosh, "sinh": mpmath.sinh, "pi": None,
     "Abs": abs, "sign": _sign, "Max": max, "Min": min, "Piecewise": _piecewise,
     "Heaviside": _heaviside,
+    # catalogue activations called in a claim (their parameters at the catalogue defaults)
+    "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)), "softplus": lambda x: mpmath.log1p(mpmath.exp(x)),
 }
 
 
@@ -247,6 +249,15 @@ CORPUS = [
     ("sparse_plus", "Piecewise((0, z < -1), ((z + 1)/2, z < 1), (1, True))", {}, True),
     ("hardswish", "Piecewise((0, z < -3), ((2*z + 3)/6, z < 3), (1, True))", {}, True),
     ("hardswish", "(2*z + 3)/6", {}, "4"),
+    # claims that call the catalogue's activations, as forum answers write them
+    ("silu", "sigmoid(z)*(1 + z*sigmoid(-z))", {}, True),
+    ("silu", "sigmoid(z) + z*sigmoid(z)*(1 - sigmoid(z))", {}, True),
+    ("silu", "sigmoid(z)*(1 + z*sigmoid(z))", {}, "1"),
+    ("mish", "tanh(softplus(z)) + z*sigmoid(z)*(1 - tanh(softplus(z))**2)", {}, True),
+    ("mish", "tanh(softplus(z)) + z*sigmoid(z)*(1 - tanh(softplus(z)))**2", {}, "1"),
+    ("log_sigmoid", "sigmoid(-z)", {}, True),
+    ("log_sigmoid", "exp(-z)*sigmoid(z)*(1 + exp(-exp(z)))", {}, "0"),
+    ("softplus", "sigmoid(beta*z)", {}, True),
 ]
 
 GRID = ["-7.3", "-3.1", "-1.7", "-0.9", "-0.35", "0.2", "0.55", "1.3", "2.4", "5.9", "11.5", "40.25"]
