@@ -115,6 +115,33 @@ def verify_claim(
     return Verdict(verdict.status, verdict.method, verdict.counterexample, note, verdict.assumptions)
 
 
+def _implicit_defaults(texts, exprs, fixed, funcs) -> dict[Symbol, Expr]:
+    """Defaults for the parameters an identity only brings in through a call: ``softplus(z)``
+    means softplus with beta = 1 unless ``beta`` is written or given. A parameter shared by
+    called activations with different defaults (``elu(z) + leaky_relu(z)``) stays symbolic."""
+    import ast
+
+    written: set[str] = set()
+    called: dict[str, Activation] = {}
+    for text in texts:
+        for node in ast.walk(ast.parse(text.strip().replace("^", "**"), mode="eval")):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in funcs:
+                called[funcs[node.func.id].name] = funcs[node.func.id]
+            elif isinstance(node, ast.Name):
+                written.add(node.id)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                written.add(node.value)  # Symbol('beta')
+    out: dict[Symbol, Expr] = {}
+    free = set().union(*(e.free_symbols for e in exprs)) - {z} - set(fixed)
+    for sym in free:
+        if sym.name in written:
+            continue
+        defaults = {p.default for act in called.values() for p in act.params if p.symbol == sym}
+        if len(defaults) == 1 and None not in defaults:
+            out[sym] = defaults.pop()
+    return out
+
+
 def _called_defaults(claim_expr: Expr, act: Activation, text: str) -> Expr:
     """``claim_expr`` with the parameters that only a called activation brought in
     (``beta`` of ``softplus(z)`` in a claim about mish) fixed to their catalogue defaults:
@@ -181,14 +208,20 @@ def verify_identity(
 ) -> Verdict:
     """Check the identity ``lhs = rhs``, text in ``z``, wherever the activations in it are smooth.
 
-    The catalogue's activations may be called (``sigmoid(z)``, parameters symbolic) and the
-    catalogue's parameter names (``alpha``, ``beta``, ...) stand for those parameters;
-    ``params`` fixes some of them. Any other name is an error.
+    The catalogue's activations may be called (``sigmoid(z)``) and the catalogue's parameter
+    names (``alpha``, ``beta``, ...) stand for those parameters: a parameter written in the
+    text is symbolic (the identity must hold for all its admissible values) unless ``params``
+    fixes it; one that only a call brings in takes the called activation's default
+    (``softplus(z)`` is softplus with beta = 1). Any other name is an error.
 
     >>> verify_identity("sigmoid(z)*(1 - sigmoid(z))", "exp(-z)/(1 + exp(-z))**2").status
     'proved'
+    >>> verify_identity("softplus(z)", "log(1 + exp(z))").status
+    'proved'
     >>> verify_identity("softplus(z)", "log(1 + exp(z))", {"beta": 2}).status
     'refuted'
+    >>> verify_identity("softplus(z)", "log(1 + exp(beta*z))/beta").status
+    'proved'
     >>> verify_identity("asinh(sinh(z))", "z").status
     'proved'
     """
@@ -207,6 +240,7 @@ def verify_identity(
             raise UnknownParameterError(f"unknown parameter {name!r}" + closest(name, symbols))
         sym = symbols[name]
         fixed[sym] = param_value(Param(name, sym, None), raw)  # type: ignore[arg-type]
+    fixed.update(_implicit_defaults((lhs, rhs), (left.expr, right.expr), fixed, funcs))
     for act in all_activations():  # relations between parameters (hardtanh: min_val < max_val)
         check_constraints(act, fixed)
     kinks = []

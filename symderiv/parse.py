@@ -70,6 +70,9 @@ FUNCTIONS: dict[str, tuple[Callable[..., Expr], int, int]] = {
     "log": (sympy.log, 1, 1),
     "ln": (sympy.log, 1, 1),
     "sqrt": (sympy.sqrt, 1, 1),
+    # as numerical code writes them; read as log(1 + x) (defined for x > -1) and exp(x) - 1
+    "log1p": (lambda x: sympy.log(1 + x), 1, 1),
+    "expm1": (lambda x: sympy.exp(x) - 1, 1, 1),
     "sin": (sympy.sin, 1, 1),
     "cos": (sympy.cos, 1, 1),
     "tan": (sympy.tan, 1, 1),
@@ -364,7 +367,7 @@ _MP_FUNCTIONS: dict[str, Callable] = {
     "Abs": mpmath.fabs, "sign": mpmath.sign, "Max": max, "Min": min,
 }
 #: Functions that grow like exp(|x|): refused before evaluation when the result would be too large.
-_EXPONENTIAL = {"exp", "sinh", "cosh"}
+_EXPONENTIAL = {"exp", "expm1", "sinh", "cosh"}
 _LN10 = math.log(10)
 
 
@@ -701,6 +704,8 @@ class _Walker:
             self._count_kinks(max(1, len(args) - 1), node)
         if name in ("log", "ln"):
             self.need("positive", args[0])
+        elif name == "log1p":
+            self.need("positive", 1 + args[0])
         elif name == "sqrt":
             self.need("nonnegative", args[0])
         elif name == "Heaviside" and len(args) == 2 and args[1].free_symbols:

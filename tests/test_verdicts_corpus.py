@@ -369,6 +369,9 @@ def test_every_counterexample_is_real(verdicts):
 IDENTITY_NAMES = {
     "gelu": lambda x: G["gelu"][0](x, {}), "gelu_tanh": lambda x: G["gelu_tanh"][0](x, {}),
     "sigmoid": _sig, "silu": lambda x: x * _sig(x), "asinh": mpmath.asinh, "relu": lambda x: max(x, 0),
+    "log1p": lambda x: _log(1 + x), "expm1": mpmath.expm1,
+    # a call brings in its activation's default parameters (softplus: beta = 1, elu: alpha = 1)
+    "softplus": lambda x: mpmath.log1p(mpmath.exp(x)), "elu": lambda x: x if x > 0 else mpmath.expm1(x),
 }
 
 # identities in z (lhs, rhs, True or a witness z): the forms the issue asks to prove, and near misses
@@ -385,6 +388,12 @@ IDENTITIES = [
     ("log(exp(z) + exp(-z))", "Abs(z) + log(1 + exp(-2*Abs(z))) + 10**-40", "0"),
     ("asinh(sinh(z))", "Abs(z)", "-1"),
     ("sigmoid(z)", "(1 + tanh(z/2))/2 + exp(-800)*sign(z - 700)**2", "0"),
+    # numerical code's spellings, and calls taking their defaults
+    ("softplus(z)", "Max(z, 0) + log1p(exp(-Abs(z)))", True),
+    ("softplus(z)", "Max(z, 0) + log1p(exp(-2*Abs(z)))", "0.5"),
+    ("elu(z)", "Max(z, 0) + Min(0, expm1(z))", True),
+    ("elu(z)", "Max(z, 0) + Min(0, expm1(2*z))/2", "-1"),
+    ("log1p(z**2)", "log(1 + z**2)", True),
 ]
 
 
