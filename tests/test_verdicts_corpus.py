@@ -73,6 +73,7 @@ def _div(x, y):
 NAMESPACE = {
     "exp": mpmath.exp, "log": _log, "sqrt": _sqrt, "erf": mpmath.erf, "erfc": mpmath.erfc,
     "tanh": mpmath.tanh, "cosh": mpmath.cosh, "sinh": mpmath.sinh, "pi": None,
+    "atan": mpmath.atan, "sin": mpmath.sin, "cos": mpmath.cos,
     "Abs": abs, "sign": _sign, "Max": max, "Min": min, "Piecewise": _piecewise,
     "Heaviside": _heaviside,
     # catalogue activations called in a claim (their parameters at the catalogue defaults)
@@ -258,6 +259,27 @@ CORPUS = [
     ("log_sigmoid", "sigmoid(-z)", {}, True),
     ("log_sigmoid", "exp(-z)*sigmoid(z)*(1 + exp(-exp(z)))", {}, "0"),
     ("softplus", "sigmoid(beta*z)", {}, True),
+    # traps for a simplifier: branch cuts, absolute values, identities of other functions
+    ("sigmoid", "1/(exp(z) + 2 + exp(-z))", {}, True),
+    ("sigmoid", "a*(1 - a)*(1 + 10**-50)", {}, "0.5"),
+    ("sigmoid", "a*(1 - a) + exp(-z**2)*10**-300", {}, "0"),
+    ("sigmoid", "sqrt(a**2)*(1 - a)", {}, True),
+    ("sigmoid", "a*(1 - a)*(sin(z)**2 + cos(z)**2)", {}, True),
+    ("sigmoid", "a*(1 - a) + (atan(z) + atan(1/z) - pi/2)", {}, "-1"),
+    ("sigmoid", "a*(1 - a) + sin(pi*z)*10**-20", {}, "0.5"),
+    ("tanh", "1 - exp(2*log(a))", {}, "-1"),
+    ("tanh", "1 - sqrt(a**4)", {}, True),
+    ("tanh", "1 - a*Abs(a)", {}, "-1"),
+    ("softsign", "(1 - a)**2", {}, "-1"),
+    ("log_sigmoid", "exp(a)*exp(-z)", {}, True),
+    ("squareplus", "a/sqrt(z**2 + b)", {}, True),
+    ("tanhshrink", "(z - a)**2", {}, True),
+    ("tanhshrink", "(z - a)**2 + 10**-100", {}, "1"),
+    ("silu", "a/z + (1 - a/z)*a", {}, "0"),
+    ("elu", "Piecewise((a + alpha, z <= 0), (1, z > 0))", {}, True),
+    ("gelu", "erfc(-z/sqrt(2))/2 + z*exp(-z**2/2)/sqrt(2*pi)*(1 + 10**-40)", {}, "1"),
+    ("hardswish", "Piecewise((0, z < -3), ((2*z + 3)/6, z < 3.0000001), (1, True))", {}, "3.00000005"),
+    ("relu6", "Piecewise((1, (z > 0) & (z < 6)), (0, z > 6))", {}, "-1"),
 ]
 
 GRID = ["-7.3", "-3.1", "-1.7", "-0.9", "-0.35", "0.2", "0.55", "1.3", "2.4", "5.9", "11.5", "40.25"]
