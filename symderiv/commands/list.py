@@ -28,10 +28,12 @@ def run(args) -> int:
     if args.json:
         print_json(rows)
         return 0
+    from ..printing import to_display
+
     width = max(len(r["name"]) for r in rows)
-    for r in rows:
-        params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
+    for act, r in zip(all_activations(), rows, strict=True):
+        params = ", ".join(f"{p.name}={to_display(p.default)}" for p in act.params)
         aliases = f"  (aliases: {', '.join(r['aliases'])})" if r["aliases"] else ""
         print(f"{r['name']:<{width}}  {r['description']}{aliases}")
-        print(f"{'':<{width}}  g(z) = {r['definition']}" + (f"   [{params}]" if params else ""))
+        print(f"{'':<{width}}  g(z) = {to_display(act.expr)}" + (f"   [{params}]" if params else ""))
     return 0
