@@ -22,7 +22,7 @@ from . import calculus
 from .catalogue import Activation, Param, _shown, get, z
 from .errors import BadParameterValue, ParseError, UnknownConvention
 from .parse import check_constant, parse_expr_safe, parse_number
-from .printing import to_text
+from .printing import decimal, to_text
 
 __all__ = ["Derivation", "activation_functions", "custom", "derive", "resolve"]
 
@@ -53,10 +53,15 @@ class Derivation:
     activation: Activation | None = field(default=None, repr=False, compare=False)
 
     def as_json(self) -> dict:
-        """The CLI's JSON object: SymPy strings that ``sympy.sympify`` reads back."""
+        """The CLI's JSON object: SymPy strings that ``sympy.sympify`` reads back.
+
+        ``params`` are exact; ``params_decimal`` gives each fixed one as the shortest decimal
+        that rounds to the same float64 (null where symbolic).
+        """
         return {
             "name": self.name,
             "params": {k: to_text(v) for k, v in self.params.items()},
+            "params_decimal": {k: None if v is None else decimal(v) for k, v in self.params.items()},
             "definition": to_text(self.definition),
             "derivative": to_text(self.derivative),
             "second_derivative": to_text(self.second_derivative),

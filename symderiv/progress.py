@@ -37,8 +37,9 @@ def stderr_is_terminal() -> bool:
 class Progress:
     """Iterate over ``items``; a bar on stderr when it is a terminal (see :func:`progress`)."""
 
-    def __init__(self, items: Iterable[T], desc: str, total: int | None = None, unit: str = "item") -> None:
-        self._items = items
+    def __init__(self, items: Iterable[T] | None, desc: str, total: int | None = None,
+                 unit: str = "item") -> None:
+        self._items = () if items is None else items
         self._bar = None
         if stderr_is_terminal():
             from tqdm import tqdm
@@ -48,6 +49,13 @@ class Progress:
 
     def __iter__(self) -> Iterator[T]:
         return iter(self._bar if self._bar is not None else self._items)
+
+    def advance(self, text: str = "") -> None:
+        """One item done (for work not driven by iterating: ``progress(None, desc, total=n)``)."""
+        if self._bar is not None:
+            if text:
+                self._bar.set_postfix_str(text, refresh=False)
+            self._bar.update(1)
 
     def set_postfix(self, text: str) -> None:
         """What is being worked on now (shown after the bar)."""
@@ -77,6 +85,7 @@ class Progress:
         self.close()
 
 
-def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str = "item") -> Progress:
-    """A :class:`Progress` over ``items`` (use it as a context manager so the bar is cleared)."""
+def progress(items: Iterable[T] | None, desc: str, total: int | None = None, unit: str = "item") -> Progress:
+    """A :class:`Progress` over ``items`` (use it as a context manager so the bar is cleared);
+    ``items=None`` with ``total`` for work reported by :meth:`Progress.advance`."""
     return Progress(items, desc, total=total, unit=unit)

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 def register(sub) -> None:
     p = sub.add_parser("list", help="list the catalogue of activations")
-    p.add_argument("--json", action="store_true", help="JSON array of {name, aliases, params, definition}")
+    p.add_argument("--json", action="store_true", help="JSON array of {name, aliases, params, params_decimal, definition, family, description}")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..catalogue import all_activations
     from ..cli import print_json
-    from ..printing import to_text
+    from ..printing import decimal, to_text
 
     rows = [
         {
             "name": act.name,
             "aliases": list(act.aliases),
             "params": {p.name: to_text(p.default) for p in act.params},
+            "params_decimal": {p.name: decimal(p.default) for p in act.params},
             "definition": to_text(act.expr),
             "family": act.family,
             "description": act.description,
