@@ -42,10 +42,15 @@ class Progress:
         self._items = () if items is None else items
         self._bar = None
         if stderr_is_terminal():
+            import shutil
+
             from tqdm import tqdm
 
+            # a terminal that reports no size (0 x 0: some pseudo-terminals) counts as 80 x 24
+            # (tqdm would hide a bar on a screen of 0 rows)
+            size = shutil.get_terminal_size((80, 24))
             self._bar = tqdm(items, desc=desc, total=total, unit=unit, file=sys.stderr, leave=False,
-                             dynamic_ncols=True)
+                             ncols=min(size.columns, 120), nrows=max(size.lines, 2))
 
     def __iter__(self) -> Iterator[T]:
         return iter(self._bar if self._bar is not None else self._items)
