@@ -20,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("--derivative-only", action="store_true", help="draw g' only")
     p.add_argument("--convention", default="torch", choices=CONVENTIONS, metavar="|".join(CONVENTIONS),
                    help="value marked at kinks (default torch)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, budget=300.0)  # many panels: each derives and tables its activation
 
 
 def run(args) -> int:
