@@ -44,6 +44,8 @@ __all__ = [
     "grid",
     "measure",
     "reference",
+    "rows_for",
+    "run",
     "ulp_error",
 ]
 
@@ -258,9 +260,14 @@ class Result:
     torch_at: float | None = None
     jax_ulp: float | None = None
     jax_at: float | None = None
+    variable: str = "z"  # what ``at`` is: the input z, or the output a (``_grad_from_output``)
 
     def as_json(self) -> dict:
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
+        """The fields; ``at`` is null when the kernel is exact everywhere (worst 0 ULP)."""
+        out = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
+        if self.worst_ulp == 0:
+            out["at"] = None
+        return out
 
 
 def _kernel(name: str, kind: str):
@@ -345,7 +352,8 @@ def aform_errors(name: str, points: np.ndarray | None = None) -> Result | None:
         over += errs[j] > 4 + 4 * conds[j]
     i = int(np.argmax(errs))
     c = conds.get(i, 0.0)
-    return Result(f"{act.name}_grad_from_output", float(errs[i]), float(avals[i]), c, 4 + 4 * c, int(over))
+    return Result(f"{act.name}_grad_from_output", float(errs[i]), float(avals[i]), c, 4 + 4 * c, int(over),
+                  variable="a")
 
 
 def _param_cond(form: sympy.Expr, x: float, ref: mpmath.mpf) -> float:
@@ -452,15 +460,17 @@ def peer_values(peer: str, act: Activation, kind: str, pts: np.ndarray) -> np.nd
     return _autograd_values(peer, fn, kind, pts)
 
 
+def rows_for(name: str, pts: np.ndarray, peers: bool = True) -> list[dict]:
+    """Every kernel of one activation on ``pts``, as JSON-ready dicts (see :func:`run`)."""
+    rows = [r.as_json() for r in measure(name, points=pts, peers=peers)]
+    af = aform_errors(name, pts)
+    if af is not None:
+        rows.append(af.as_json())
+    return rows
+
+
 def run(names: Iterable[str] | None = None, size: str = "full", peers: bool = True) -> list[dict]:
     """Every kernel of the named activations (default: all), as JSON-ready dicts."""
     acts = all_activations() if names is None else [get(n) for n in names]
     pts = grid(size)
-    rows = []
-    for act in acts:
-        for r in measure(act.name, points=pts, peers=peers):
-            rows.append(r.as_json())
-        af = aform_errors(act.name, pts)
-        if af is not None:
-            rows.append(af.as_json())
-    return rows
+    return [row for act in acts for row in rows_for(act.name, pts, peers)]

@@ -69,13 +69,18 @@ FAMILIES = ("smooth", "piecewise-linear", "exponential-linear", "gated", "other"
 
 @dataclass(frozen=True)
 class Param:
-    """A parameter: its SymPy symbol (with assumptions), exact default and aliases."""
+    """A parameter: its SymPy symbol (with assumptions), exact default and aliases.
+
+    ``implicit``: the parameter of a catalogue call inside a custom expression (``beta`` in
+    ``z*tanh(softplus(z))``), which takes its default unless a value is given.
+    """
 
     name: str
     symbol: Symbol
     default: Expr
     description: str = ""
     aliases: tuple[str, ...] = ()
+    implicit: bool = False
 
     def check(self, value: Expr) -> Expr:
         """Return ``value`` if it satisfies the symbol's assumptions, else raise.

@@ -47,12 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from . import __version__
 
-    parser.add_argument("--version", action="version", version=f"symderiv {__version__}")
-    parser.add_argument(
-        "--timeout", type=float, default=None, metavar="SECONDS",
-        help=f"time budget for the command (default {DEFAULT_TIMEOUT:g} s, more for some commands);"
-        " when it is spent: exit 2 ('verify': undecided)",
-    )
+    parser.add_argument("-V", "--version", action="version", version=f"symderiv {__version__}")
+    timeout_help = (f"time budget for the command (default {DEFAULT_TIMEOUT:g} s, more for some commands);"
+                    " when it is spent: exit 2 ('verify': undecided)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help=timeout_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMANDS:
@@ -64,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             # a command listed before its module landed: the others must still work
             # ('symderiv NAME' then says "invalid choice"); tests of that command catch it
+    # global options are accepted after the subcommand too ('symderiv verify ... --timeout 5');
+    # SUPPRESS: given only there, they never overwrite the value given before the subcommand
+    for command in sub.choices.values():
+        command.add_argument("--timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS",
+                             help=timeout_help)
     return parser
 
 
@@ -120,7 +123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for item in sys.argv[1:] if argv is None else argv:
             if "\x00" in str(item):  # only possible in-process: a shell cannot pass one
                 raise SymderivError(f"argument {str(item)[:40]!r} contains a NUL character")
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if not (sys.argv[1:] if argv is None else argv):  # a bare 'symderiv': what can I do?
+            stream = sys.stderr
+            if stream is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    stream.write(parser.format_help())
+            return 2
+        args = parser.parse_args(argv)
         if args.timeout is None:
             args.timeout = float(getattr(args, "budget", DEFAULT_TIMEOUT))
         if not (0 < args.timeout <= 86400):

@@ -22,7 +22,7 @@ from . import calculus
 from .catalogue import Activation, Param, _shown, get, z
 from .errors import BadParameterValue, ParseError, UnknownConvention
 from .parse import check_constant, parse_expr_safe, parse_number
-from .printing import to_text
+from .printing import decimal, to_text
 
 __all__ = ["Derivation", "activation_functions", "custom", "derive", "resolve"]
 
@@ -53,10 +53,15 @@ class Derivation:
     activation: Activation | None = field(default=None, repr=False, compare=False)
 
     def as_json(self) -> dict:
-        """The CLI's JSON object: SymPy strings that ``sympy.sympify`` reads back."""
+        """The CLI's JSON object: SymPy strings that ``sympy.sympify`` reads back.
+
+        ``params`` are exact; ``params_decimal`` gives each fixed one as the shortest decimal
+        that rounds to the same float64 (null where symbolic).
+        """
         return {
             "name": self.name,
             "params": {k: to_text(v) for k, v in self.params.items()},
+            "params_decimal": {k: None if v is None else decimal(v) for k, v in self.params.items()},
             "definition": to_text(self.definition),
             "derivative": to_text(self.derivative),
             "second_derivative": to_text(self.second_derivative),
@@ -93,8 +98,10 @@ def custom(text: str) -> Activation:
     """An :class:`Activation` from user text in ``z``; other names become real parameters.
 
     A catalogue parameter reached through a catalogue call (``lambd`` in ``softshrink(z)``)
-    keeps its assumptions, its default (when the catalogue gives it one value) and its
-    activation's constraints. Refused (:class:`~symderiv.errors.ParseError`):
+    keeps its assumptions, its default (when the activations called agree on one value) and its
+    activation's constraints, and is *implicit*: :func:`derive` fixes it to that default unless
+    a value is given (``z*tanh(softplus(z))`` is mish with beta = 1). A name the text spells out
+    (``k`` in ``z*sigmoid(k*z)``) is a parameter that stays symbolic. Refused (:class:`~symderiv.errors.ParseError`):
 
     * text in which ``z`` does not occur but another name does (``x**2``: the derivative in
       z would silently be 0);
@@ -105,12 +112,16 @@ def custom(text: str) -> Activation:
 
     >>> custom("z*sigmoid(z)").expr
     z/(1 + exp(-z))
+    >>> [(p.name, p.default, p.implicit) for p in custom("z*tanh(softplus(z))").params]
+    [('beta', 1, True)]
     >>> custom("x**2")
     Traceback (most recent call last):
     ...
     symderiv.errors.ParseError: the variable is z, and 'x**2' does not contain it ('x' would be a parameter): write the activation in z
     """
-    expr = parse_expr_safe(text, {"z": z}, functions=activation_functions(), free_symbols=True)
+    called: set[str] = set()
+    functions = {n: _Recorded(rec, called) for n, rec in activation_functions().items()}
+    expr = parse_expr_safe(text, {"z": z}, functions=functions, free_symbols=True)
     if "a" in {s.name for s in expr.free_symbols}:
         raise ParseError("a custom activation is a function of z; 'a' is reserved for a = g(z)")
     others = sorted(expr.free_symbols - {z}, key=lambda s: s.name)
@@ -122,10 +133,12 @@ def custom(text: str) -> Activation:
         )
     from .catalogue import all_activations
 
-    params = tuple(
-        Param(s.name, s, _catalogue_default(s), "custom parameter")  # type: ignore[arg-type]
-        for s in others
-    )
+    params = []
+    for s in others:
+        default = _catalogue_default(s, called)
+        params.append(Param(s.name, s, default, "custom parameter",  # type: ignore[arg-type]
+                            implicit=default is not None))
+    params = tuple(params)
     constraints = tuple(c for act in all_activations() for c in act.constraints
                         if c[0].free_symbols <= set(others))
     _require_real(expr, {p.symbol: _probe_value(p) for p in params})
@@ -133,11 +146,23 @@ def custom(text: str) -> Activation:
                       constraints=constraints)
 
 
-def _catalogue_default(symbol: sympy.Symbol) -> Expr | None:
-    """The catalogue's default for a parameter symbol, when every entry having it agrees."""
+class _Recorded:
+    """A catalogue activation for the parser that notes its name in ``called`` when called."""
+
+    def __init__(self, rec: Activation, called: set[str]) -> None:
+        self.rec, self.called, self.expr = rec, called, rec.expr
+
+    def __call__(self, arg: Expr) -> Expr:
+        self.called.add(self.rec.name)
+        return self.rec(arg)
+
+
+def _catalogue_default(symbol: sympy.Symbol, called: set[str]) -> Expr | None:
+    """The default of a parameter symbol, when every activation ``called`` having it agrees."""
     from .catalogue import all_activations
 
-    found = {p.default for act in all_activations() for p in act.params if p.symbol == symbol}
+    found = {p.default for act in all_activations() if act.name in called
+             for p in act.params if p.symbol == symbol}
     return found.pop() if len(found) == 1 else None
 
 
@@ -283,8 +308,8 @@ def resolve(
     """The record and ``{symbol: value}`` for the fixed parameters."""
     act = name if isinstance(name, Activation) else get(name)
     fixed: dict[sympy.Symbol, Expr] = {}
-    if defaults:
-        fixed.update({p.symbol: p.default for p in act.params if p.default is not None})
+    fixed.update({p.symbol: p.default for p in act.params
+                  if p.default is not None and (defaults or p.implicit)})
     for key, raw in (params or {}).items():
         p = act.param(key)
         fixed[p.symbol] = _value(p, raw)
@@ -304,7 +329,8 @@ def derive(
     Args:
         name: canonical name or alias, or an :class:`Activation` (e.g. from :func:`custom`).
         params: ``{name: value}`` fixing some parameters (numbers or decimal text).
-        defaults: fix every parameter not in ``params`` to the catalogue's default.
+        defaults: fix every parameter not in ``params`` to the catalogue's default (the
+            implicit parameters of a custom expression, see :func:`custom`, always are).
         convention: the kink profile for values at breakpoints: one of
             ``torch``, ``jax``, ``left``, ``right``, ``mid``.
 

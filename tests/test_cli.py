@@ -78,3 +78,132 @@ def test_kinks_in_json(run_cli, name):
     (k,) = d["kinks"]
     assert set(k) >= {"z", "left", "right", "value", "subdifferential", "differentiable"}
     assert (k["z"], k["left"], k["right"], k["value"], k["subdifferential"]) == ("0", "0", "1", "0", ["0", "1"])
+
+
+# ---- one grammar (issue 17) -------------------------------------------------------------------
+
+def test_bare_symderiv_prints_usage_and_exits_2(run_cli):
+    r = run_cli()
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("usage: symderiv") and "derive" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_dash_capital_v_is_version(run_cli):
+    import symderiv
+
+    for flag in ("-V", "--version"):
+        r = run_cli(flag)
+        assert r.returncode == 0 and r.stdout.strip() == f"symderiv {symderiv.__version__}"
+
+
+def test_timeout_after_the_subcommand(capsys):
+    from symderiv.cli import main
+
+    assert main(["verify", "sigmoid", "a*(1-a)", "--timeout", "5"]) == 0
+    assert capsys.readouterr().out.startswith("proved")
+    # it is honoured, not just accepted: a budget too small for any verdict leaves it undecided
+    assert main(["verify", "sigmoid", "a*(1-a)", "--timeout", "0.001"]) == 3
+    assert "time budget" in capsys.readouterr().out
+    # before the subcommand as ever; bad values are one line, exit 2
+    assert main(["--timeout", "5", "derive", "relu"]) == 0
+    capsys.readouterr()
+    assert main(["derive", "relu", "--timeout", "-1"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_every_json_command_takes_json(capsys):
+    from symderiv.cli import main
+
+    assert main(["table", "relu", "--json"]) == 0
+    via_json = json.loads(capsys.readouterr().out)
+    assert main(["table", "relu", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == via_json and via_json[0]["name"] == "relu"
+    for argv in (["list", "--json"], ["derive", "relu", "--json"], ["steps", "relu", "--json"],
+                 ["verify", "relu", "0", "--json"]):
+        assert main(argv) in (0, 1), argv
+        json.loads(capsys.readouterr().out)
+
+
+def test_list_text_has_no_symbol_calls_and_decimals_round_trip(capsys):
+    from symderiv.cli import main
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "Symbol(" not in out
+    assert "g(z) = log(exp(beta*z) + 1)/beta   [beta=1]" in out
+    selu = next(line for line in out.splitlines() if "[alpha=" in line and "scale=" in line)
+    alpha = selu.split("alpha=")[1].split(",")[0]
+    assert float(alpha) == float(sympy.Rational("1.6732632423543772848170429916717"))
+
+
+def test_derive_defaults_text_shows_decimals(capsys):
+    from symderiv.cli import main
+
+    assert main(["derive", "selu", "--defaults"]) == 0
+    out = capsys.readouterr().out
+    head = out.splitlines()[0]
+    assert head == "selu  (alpha=1.6732632423543772, scale=1.0507009873554805)"
+    import re
+
+    assert not re.search(r"\d{18,}", out)  # no 63-digit rationals
+    # alpha * scale, the left slope at the kink, as the float of the exact product
+    product = sympy.Rational("1.6732632423543772848170429916717") * sympy.Rational("1.0507009873554804934193349852946")
+    assert f"left {float(product)!r}" in out
+    d = json.loads((main(["derive", "selu", "--defaults", "--json"]), capsys.readouterr().out)[1])
+    assert sympy.Rational(d["params"]["alpha"]) == sympy.Rational("1.6732632423543772848170429916717")
+    assert float(d["params_decimal"]["alpha"]) == float(sympy.Rational(d["params"]["alpha"]))
+
+
+def test_catalogue_calls_in_an_expression_take_their_defaults(capsys):
+    from symderiv import derive
+    from symderiv.cli import main
+
+    assert main(["derive", "--expr", "z*tanh(softplus(z))", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["params"] == {"beta": "1"}
+    # that is mish: the same derivative as the catalogue's
+    zz = sympy.Symbol("z")
+    assert sympy.simplify(sympy.sympify(d["derivative"]).subs(zz, derive("mish").activation.symbols["z"])
+                          - derive("mish").derivative) == 0
+    assert main(["derive", "--expr", "z*tanh(softplus(z))", "--param", "beta=2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"] == {"beta": "2"}
+    # a name the user spells out stays symbolic, and --defaults has nothing to fix for it
+    assert main(["derive", "--expr", "z*sigmoid(k*z)", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"] == {"k": None}
+
+
+# ---- accuracy's text ----------------------------------------------------------------------------
+
+def test_accuracy_text_rows():
+    import mpmath
+    import numpy as np
+
+    from symderiv.accuracy import rows_for
+    from symderiv.commands.accuracy import line, note
+
+    pts = np.array([-40.0, -20.0, -1.0, 0.0, 1.0, 5.0])
+    for r in rows_for("relu", pts, peers=False):  # exact everywhere: no point to name
+        assert r["worst_ulp"] == 0 and r["at"] is None
+        assert "exact everywhere" in line(r) and "e+308" not in line(r)
+    (af,) = [r for r in rows_for("selu", pts, peers=False) if r["kernel"] == "selu_grad_from_output"]
+    assert af["variable"] == "a" and " a = -1.7581" in line(af) and "z =" not in line(af)
+    # the huge error is explained: F = a + s (s = alpha*scale) cancels at a ~ -s; its condition
+    # number in a and in the constant s, |a / F| + |s / F|, computed here at 50 digits, is the row's
+    with mpmath.workdps(50):
+        s = mpmath.mpf("1.6732632423543772848170429916717") * mpmath.mpf("1.0507009873554804934193349852946")
+        at = mpmath.mpf(af["at"])
+        cond = (abs(at) + s) / abs(at + s)
+    assert af["worst_ulp"] > 1e12 and float(cond) == pytest.approx(af["cond"], rel=0.01)
+    text = note(af)
+    assert text is not None and "cancels" in text and "4 + 4 x cond" in text
+    assert note({**af, "worst_ulp": 2.0}) is None
+
+
+def test_accuracy_names_where_a_peer_fails():
+    from symderiv.commands.accuracy import line
+
+    row = {"kernel": "sigmoid_grad", "worst_ulp": 2.0, "at": -30.2, "cond": 30.2, "allowed": 4.0,
+           "over_bound": 0, "torch_ulp": 8.85e15, "torch_at": 422.838, "jax_ulp": 1.0, "jax_at": 3.0,
+           "variable": "z"}
+    text = line(row)
+    assert "8.85e+15 at z=422.838" in text and "at z=3" not in text

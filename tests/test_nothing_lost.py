@@ -29,7 +29,7 @@ def _files(version: str = "1") -> dict[str, str]:
 def fake_render(monkeypatch):
     """``render_all`` returns :func:`_files` (version settable), as the CLI calls it."""
     state = {"version": "1"}
-    monkeypatch.setattr(emit, "render_all", lambda names=None: _files(state["version"]))
+    monkeypatch.setattr(emit, "render_all", lambda names=None, on_done=None: _files(state["version"]))
     return state
 
 
@@ -339,7 +339,7 @@ import os, sys, time
 from symderiv.codegen import emit
 sys.path.insert(0, {tests!r})
 from test_nothing_lost import _files
-emit.render_all = lambda names=None: _files({version!r})
+emit.render_all = lambda names=None, on_done=None: _files({version!r})
 real_fsync = os.fsync
 def slow_fsync(fd):
     print("writing", file=open({flag!r}, "a"))

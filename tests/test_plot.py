@@ -72,3 +72,50 @@ def test_missing_matplotlib_is_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip() == "symderiv: error: plotting needs matplotlib: pip install 'symderiv[plot]'"
+
+
+def _extent(artist, fig):
+    return artist.get_window_extent(fig.canvas.get_renderer())
+
+
+def test_notes_never_cover_the_curves_and_titles_fit():
+    fig = figure(["hardtanh", "relu6", "selu"])
+    fig.canvas.draw()
+    for ax in fig.axes:
+        box, frame = _extent(ax.texts[0], fig), _extent(ax, fig)
+        assert box.y1 <= frame.y0  # the box is under the axes, where no curve is drawn
+        title = _extent(ax.title, fig)
+        assert title.width <= 1.05 * frame.width, ax.get_title()  # never into the next panel
+    selu = fig.axes[2].get_title()
+    assert "1.7580993408473768" in selu and "87904967042368842997" not in selu
+
+
+def test_leaky_relu_leak_is_visible_in_an_inset():
+    (ax,) = figure(["leaky_relu"]).axes
+    (inset,) = ax.child_axes
+    lo, hi = inset.get_ylim()
+    assert lo < 0.01 < hi and hi - lo < 0.2  # alpha = 0.01 is a visible height there
+    dashed = [ln for ln in inset.lines if ln.get_linestyle() == "--"]
+    assert {float(y) for y in dashed[0].get_ydata()} == {0.01}
+    assert not figure(["relu"]).axes[0].child_axes  # a slope 0 is not a leak
+
+
+def test_softplus_max_slope_is_approached():
+    (ax,) = figure(["softplus"]).axes
+    assert "max g' → 1 as z → ∞" in ax.texts[0].get_text()
+
+
+def test_params_expr_and_z_range(capsys, tmp_path):
+    fig = figure(["leaky_relu", "relu"], params={"alpha": "0.2"}, z_range=(-2.0, 3.0))
+    assert _filled_dots(fig.axes[0]) == [(0.0, 0.2)] and fig.axes[0].get_xlim() == (-2.0, 3.0)
+    assert "alpha = 1/5" in fig.axes[0].get_title()
+    from symderiv.cli import main
+
+    out = tmp_path / "m.png"
+    assert main(["plot", "--expr", "z*tanh(softplus(z))", "--convention", "jax", "--z-range", "-3", "3",
+                 "-o", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    assert main(["plot", "relu", "--param", "beta=2", "-o", str(out)]) == 2
+    assert "no parameter 'beta'" in capsys.readouterr().err
+    assert main(["plot", "relu", "--z-range", "3", "-3", "-o", str(out)]) == 2

@@ -72,7 +72,9 @@ def test_lesson_a_forms_values_at_zero_and_ranges(rows):
     assert _val(rows["sigmoid"]["range"]) == sympy.Interval.open(0, 1)
     assert _val(rows["tanh"]["range"]) == sympy.Interval.open(-1, 1)  # "Range: (-1, 1)"
     assert _val(rows["relu"]["range"]) == sympy.Interval(0, sympy.oo)
-    assert rows["tanh"]["zero_centred"] and not rows["sigmoid"]["zero_centred"]  # "Zero-centered outputs"
+    # "Zero-centered outputs": tanh yes, sigmoid no; ReLU no, and Leaky ReLU (outputs of both signs,
+    # the negative ones 100 times smaller) is not what the lesson calls zero-centred either
+    assert [rows[n]["zero_centred"] for n in ("sigmoid", "tanh", "relu", "leaky_relu")] == [False, True, False, False]
     kink = rows["relu"]["kinks"][0]
     assert (_val(kink["z"]), _val(kink["left"]), _val(kink["right"])) == (0, 0, 1)
 
@@ -138,6 +140,41 @@ def test_row_against_mpmath(rows, act):
         for end, key in ((-50, "limit_neg_inf"), (50, "limit_pos_inf")):
             assert abs(f(mpmath.mpf(end)) - mpmath.mpf(sympy.N(_val(row[key]), 30))) < 1e-3
     assert row["vanishing_gradient"] == (_val(row["limit_neg_inf"]) == 0 == _val(row["limit_pos_inf"]))
+
+
+@pytest.mark.parametrize("act", all_activations(), ids=lambda a: a.name)
+def test_zero_centred_is_odd_checked_with_mpmath(rows, act):
+    """zero_centred == (g(-t) = -g(t) at 50 digits on points of both signs, breakpoints included)."""
+    g = act.expr.subs(act.defaults())
+    f = sympy.lambdify(z, g, "mpmath")
+    points = ["0", "0.3", "0.5", "1", "1.7", "2.5", "3", "6", "7.25", "-0.3", "-1"]
+    with mpmath.workdps(50):
+        odd = all(abs(f(mpmath.mpf(t)) + f(-mpmath.mpf(t))) < mpmath.mpf(10) ** -40 for t in points)
+    assert rows[act.name]["zero_centred"] == odd
+
+
+def test_columns(rows):
+    from symderiv.errors import SymderivError
+    from symderiv.teach.table import select
+
+    some = [rows["sigmoid"], rows["softplus"], rows["selu"]]
+    tex = render(some, "latex", columns="name,range,derivative")
+    lines = tex.splitlines()
+    assert lines[0] == "\\begin{tabular}{lll}" and lines[2] == "Activation & range & g'(z) \\\\"
+    assert len(lines) == 9 and [line.split(" & ")[0] for line in lines[4:7]] == ["sigmoid", "softplus", "selu"]
+    md = render(some, "markdown", columns=["name", "max_derivative", "max_derivative_at"])
+    # softplus' slope tends to 1 and never reaches it; SELU's constants as round-trip decimals
+    assert "| softplus | $1$ | approached as $z \\to +\\infty$ |" in md
+    import re
+
+    assert "$1.7580993408473768$" in md and not re.search(r"\d{18,}", md)
+    assert json.loads(render(some, "json", columns="name,zero_centred")) == [
+        {"name": "sigmoid", "zero_centred": False}, {"name": "softplus", "zero_centred": False},
+        {"name": "selu", "zero_centred": False}]
+    with pytest.raises(SymderivError, match="did you mean 'range'"):
+        select("name,rang")
+    with pytest.raises(SymderivError, match="twice"):
+        select("name,name")
 
 
 def test_render_formats(rows):

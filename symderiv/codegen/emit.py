@@ -1285,15 +1285,19 @@ def _runtime() -> dict:
     return namespace
 
 
-def render_all(names: Iterable[str] | None = None) -> dict[str, str]:
-    """``{filename: full text with header}`` for the shared files and the named activations."""
+def render_all(names: Iterable[str] | None = None, on_done=None) -> dict[str, str]:
+    """``{filename: full text with header}`` for the shared files and the named activations.
+
+    ``on_done(name)``, if given, is called as each activation's modules are rendered (in the
+    order they finish; the result does not depend on it).
+    """
     from .. import __version__
 
     acts = all_activations() if names is None else [get(n) for n in names]
     files: dict[str, str] = {}
     everything = list(all_activations())
     wanted = [act.name for act in everything if names is None or act in acts]
-    rendered = dict(_map(_render_one, wanted))
+    rendered = dict(_map(_render_one, wanted, on_done))
     modules = [act.name for act in everything]
     init = frameworks.package_init(
         "Kernels generated from the symderiv catalogue: import and call, e.g. ``sigmoid_grad(z)``.", modules)
@@ -1319,11 +1323,17 @@ def _render_one(name: str) -> tuple[str, tuple[str, str, str]]:
     return name, (render_module(kernel), frameworks.render_torch(kernel), frameworks.render_jax(kernel))
 
 
-def _map(fn, items: list[str]):
-    """``map`` over worker processes when there is enough work (the output does not depend on it)."""
+def _map(fn, items: list[str], on_done=None):
+    """``map`` over worker processes when there is enough work (the output does not depend on it);
+    ``on_done(item)`` as each one finishes."""
     workers = min(len(items), os.cpu_count() or 1)
     if workers < 2 or len(items) < 4:
-        return [fn(x) for x in items]
+        out = []
+        for x in items:
+            out.append(fn(x))
+            if on_done is not None:
+                on_done(x)
+        return out
     import multiprocessing
 
     # heaviest first, so the two workers finish together
@@ -1335,7 +1345,11 @@ def _map(fn, items: list[str]):
     # a signal (Ctrl-C, SIGTERM, SIGHUP) is the parent's to handle: it ends the workers
     # itself (Pool.terminate), quietly; a worker never prints a traceback of its own
     with ctx.Pool(workers, initializer=_worker_init) as pool:
-        done = dict(pool.map(fn, order, chunksize=1))
+        done = {}
+        for name, value in pool.imap_unordered(fn, order, chunksize=1):
+            done[name] = value
+            if on_done is not None:
+                on_done(name)
     return [(n, done[n]) for n in items]
 
 

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+#: A condition number above this gets a note under the table: the bound is then mostly the
+#: rounding of the input, not the kernel's error.
+ILL_CONDITIONED = 1e6
+
+BOUNDS = (
+    "bound: 8 ULP (16 for grad2) + 4 x cond ULP, where cond = |x f'(x) / f(x)| at that point is how much "
+    "f magnifies the input's own rounding (4 ULP for sigmoid, tanh, relu, leaky_relu value and grad); "
+    "NAME_grad_from_output: 4 + 4 x cond in a, cond counting the rounding of the parameters too. "
+    "'over': points of the grid beyond the bound."
+)
+
 
 def register(sub) -> None:
     p = sub.add_parser("accuracy", help="measure the generated kernels against mpmath (and PyTorch, JAX)")
@@ -18,20 +29,65 @@ def _fmt(v) -> str:
     return f"{v:.3g}" if v < 1e6 else f"{v:.2e}"
 
 
-def run(args) -> int:
-    from ..accuracy import run as measure_all
-    from ..catalogue import get
-    from ..cli import print_json
+def _peer(r: dict, peer: str) -> str:
+    """The peer's worst error, and where when it is beyond our bound (where it fails)."""
+    ulp, at = r[f"{peer}_ulp"], r[f"{peer}_at"]
+    if ulp is None:
+        return "-"
+    if ulp > r["allowed"] and at is not None:
+        return f"{_fmt(ulp)} at {r['variable']}={at:.6g}"
+    return _fmt(ulp)
 
-    names = [get(n).name for n in args.names] if args.names else None
-    rows = measure_all(names, "test" if args.quick else "full", peers=not args.no_peers)
+
+def line(r: dict) -> str:
+    """One row of the text table."""
+    at = "exact everywhere" if r["worst_ulp"] == 0 else f"{r['variable']} = {r['at']:.6g}"
+    cond = "-" if r["cond"] is None or r["worst_ulp"] == 0 else _fmt(r["cond"])
+    return (f"{r['kernel']:32} {_fmt(r['worst_ulp']):>10}  {at:<18} {cond:>9} {_fmt(r['allowed']):>9} "
+            f"{r['over_bound']:>5}  {_peer(r, 'torch'):<22} {_peer(r, 'jax')}")
+
+
+HEAD = (f"{'kernel':32} {'worst ULP':>10}  {'at':<18} {'cond':>9} {'bound':>9} {'over':>5}  "
+        f"{'torch ULP':<22} jax ULP")
+
+
+def note(r: dict) -> str | None:
+    """Why a huge error is within its bound: the kernel's answer cancels there."""
+    if r["cond"] is None or r["worst_ulp"] <= 8 or r["cond"] < ILL_CONDITIONED or r["over_bound"]:
+        return None
+    v = r["variable"]
+    base = r["kernel"].removesuffix("_grad_from_output")
+    other = f"; {base}_grad computes it from z and keeps its digits" if v == "a" else ""
+    return (f"{r['kernel']}: {_fmt(r['worst_ulp'])} ULP at {v} = {r['at']:.6g} is within its bound "
+            f"{_fmt(r['allowed'])} = 4 + 4 x cond because the result cancels there (cond = {_fmt(r['cond'])}): "
+            f"the rounding of {v} to a float alone leaves no correct digit, whatever the kernel does{other}")
+
+
+def run(args) -> int:
+    from ..accuracy import grid, rows_for
+    from ..catalogue import all_activations, get
+    from ..cli import print_json
+    from ..progress import progress
+
+    acts = [get(n) for n in args.names] if args.names else list(all_activations())
+    pts = grid("test" if args.quick else "full")
+    rows, notes = [], []
+    with progress(acts, "accuracy", unit="activation") as bar:
+        if not args.json:
+            bar.print(HEAD)
+        for act in bar:
+            bar.set_postfix(act.name)
+            found = rows_for(act.name, pts, peers=not args.no_peers)
+            rows.extend(found)
+            if not args.json:  # each activation's rows as soon as they are measured
+                bar.print("\n".join(line(r) for r in found))
+                notes.extend(n for r in found if (n := note(r)))
     if args.json:
         print_json(rows)
         return 0
-    print(f"{'kernel':32} {'worst ULP':>10} {'at z':>12} {'cond':>9} {'bound':>9} {'over':>5} "
-          f"{'torch ULP':>10} {'jax ULP':>10}")
-    for r in rows:
-        cond = "-" if r["cond"] is None else _fmt(r["cond"])
-        print(f"{r['kernel']:32} {_fmt(r['worst_ulp']):>10} {r['at']:>12.6g} {cond:>9} "
-              f"{_fmt(r['allowed']):>9} {r['over_bound']:>5} {_fmt(r['torch_ulp']):>10} {_fmt(r['jax_ulp']):>10}")
+    import textwrap
+
+    print()
+    for text in (BOUNDS, *notes):
+        print(textwrap.fill(text, 100, subsequent_indent="  "))
     return 0

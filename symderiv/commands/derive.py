@@ -54,20 +54,23 @@ def run(args) -> int:
     if args.json:
         print_json(d.as_json())
         return 0
-    fixed = ", ".join(f"{k}={'symbolic' if v is None else v}" for k, v in d.params.items())
+    from ..printing import to_display as show
+
+    fixed = ", ".join(f"{k}={'symbolic' if v is None else show(v)}" for k, v in d.params.items())
     print(f"{d.name}" + (f"  ({fixed})" if fixed else ""))
-    print(f"  g(z)   = {d.definition}")
-    print(f"  g'(z)  = {d.derivative}")
-    print(f"  g''(z) = {d.second_derivative}")
+    print(f"  g(z)   = {show(d.definition)}")
+    print(f"  g'(z)  = {show(d.derivative)}")
+    print(f"  g''(z) = {show(d.second_derivative)}")
     if d.aform is not None:
-        print(f"  g'(z)  = {d.aform}   with a = g(z)")
+        print(f"  g'(z)  = {show(d.aform)}   with a = g(z)")
     if d.aform_note:
         print(f"  a-form: {d.aform_note}")
     for k in d.kinks:
         value = k.values.get(d.convention)
         state = "differentiable" if k.differentiable else (
-            "not differentiable" if k.differentiable is False else f"differentiable iff {k.differentiable_if}")
-        sub = "" if k.subdifferential is None else f", subdifferential [{k.subdifferential[0]}, {k.subdifferential[1]}]"
-        print(f"  kink at z = {k.z}: left {k.left}, right {k.right}{sub}; {state}; "
-              f"{d.convention}: " + (str(value) if value is not None else "no convention data (custom expression)"))
+            "not differentiable" if k.differentiable is False else f"differentiable iff {show(k.differentiable_if)}")
+        sub = ("" if k.subdifferential is None
+               else f", subdifferential [{show(k.subdifferential[0])}, {show(k.subdifferential[1])}]")
+        print(f"  kink at z = {show(k.z)}: left {show(k.left)}, right {show(k.right)}{sub}; {state}; "
+              f"{d.convention}: " + (show(value) if value is not None else "no convention data (custom expression)"))
     return 0

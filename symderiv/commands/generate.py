@@ -30,7 +30,12 @@ def run(args) -> int:
         raise GeneratedFileError(f"cannot use output {_short(out)}: {exc.strerror or exc}") from None
     if exists and not is_dir:
         raise GeneratedFileError(f"output {_short(out)} exists and is not a directory")
-    files = render_all(names)
+    from ..catalogue import all_activations
+    from ..progress import progress
+
+    count = len(set(names)) if names else len(all_activations())
+    with progress(None, "check" if args.check else "generate", total=count, unit="activation") as bar:
+        files = render_all(names, on_done=bar.advance)
     if args.check:
         stale = check(files, out)
         for path in stale:

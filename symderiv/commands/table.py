@@ -12,20 +12,37 @@ def register(sub) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="activations (default: the whole catalogue)")
     p.add_argument("--format", default="markdown", choices=FORMATS, metavar="|".join(FORMATS),
                    help="output format (default markdown; json is an array of row objects)")
+    p.add_argument("--json", action="store_true", help="the same as --format json")
+    p.add_argument("--columns", metavar="KEY,...",
+                   help="the columns to show, in order, e.g. name,range,derivative (default: all 17; "
+                        "keys as in the JSON rows)")
     p.add_argument("--convention", default="torch", choices=CONVENTIONS, metavar="|".join(CONVENTIONS),
                    help="value taken at kinks (default torch)")
     p.set_defaults(func=run, budget=300.0)  # the whole catalogue: ~20 s, more on a slow machine
 
 
 def run(args) -> int:
-    from ..catalogue import get
+    from ..catalogue import all_activations, get
     from ..cli import print_json
-    from ..teach.table import render, table
+    from ..progress import progress
+    from ..teach.table import render_foot, render_head, render_row, select, table_row
 
-    names = [get(n).name for n in args.names]  # unknown names fail before any work
-    rows = table(names or None, convention=args.convention)
-    if args.format == "json":
+    acts = [get(n) for n in args.names] if args.names else list(all_activations())  # unknown names fail first
+    fmt = "json" if args.json else args.format
+    keys = select(args.columns)
+    rows = []
+    with progress(acts, "table", unit="activation") as bar:
+        if fmt != "json":
+            bar.print(render_head(fmt, keys))
+        for act in bar:
+            bar.set_postfix(act.name)
+            row = table_row(act, convention=args.convention)
+            if fmt == "json":
+                rows.append({k: row[k] for k in keys} if args.columns else row)
+            else:  # a row as soon as it is known
+                bar.print(render_row(row, fmt, keys))
+    if fmt == "json":
         print_json(rows)
-    else:
-        print(render(rows, args.format))
+    elif (foot := render_foot(fmt)) is not None:
+        print(foot)
     return 0

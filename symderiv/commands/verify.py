@@ -256,19 +256,23 @@ def run(args) -> int:
                    "params": _once_each(args.name, params, "--param")}]
     import time
 
+    from ..progress import progress
     from ..prove import Verdict
 
     results = []
     deadline = time.monotonic() + args.timeout
-    for i, claim in enumerate(claims):
-        left = deadline - time.monotonic()
-        share = min(CLAIM_TIMEOUT, 1.5 * left / (len(claims) - i))
-        if left < 0.05:
-            verdict = Verdict("undecided", f"not attempted: the time budget ({args.timeout:g} s) "
-                                           "was spent on earlier claims")
-        else:
-            verdict = check(claim, args.convention, claim.get("where", ""), min(share, left))
-        results.append((claim, verdict))
+    with progress(claims, "verify", unit="claim") as bar:
+        for i, claim in enumerate(bar):
+            left = deadline - time.monotonic()
+            share = min(CLAIM_TIMEOUT, 1.5 * left / (len(claims) - i))
+            if left < 0.05:
+                verdict = Verdict("undecided", f"not attempted: the time budget ({args.timeout:g} s) "
+                                               "was spent on earlier claims")
+            else:
+                verdict = check(claim, args.convention, claim.get("where", ""), min(share, left))
+            results.append((claim, verdict))
+            if not args.json:  # each verdict as soon as it is known
+                bar.print(_line(claim, verdict))
     if args.json:
         rows = []
         for claim, verdict in results:
@@ -278,9 +282,6 @@ def run(args) -> int:
             row.update(verdict.as_json())
             rows.append(row)
         print_json(rows)
-    else:
-        for claim, verdict in results:
-            print(_line(claim, verdict))
     statuses = {v.status for _, v in results}
     if "refuted" in statuses:
         return 1

@@ -14,7 +14,10 @@ defaults unless given), never typed in:
 * ``derivative_at_0``: g'(0), the convention's value if 0 is a kink (the lesson's "At z = 0");
 * ``continuity``: k when g is C^k but not C^(k+1) (-1 when g jumps), or ``"inf"``;
 * ``monotonic``: g is non-decreasing or non-increasing on the whole line;
-* ``zero_centred``: g(0) = 0 and g takes both signs;
+* ``zero_centred``: g is odd, g(-z) = -g(z) for every z (so g(0) = 0 and the outputs are
+  symmetric around 0): what the lesson means when it calls tanh zero-centred and sigmoid not.
+  Leaky ReLU takes both signs but is not: its negative outputs are alpha times smaller;
+  nor are ELU, GELU, SiLU, whose outputs are bounded below and unbounded above;
 * ``saturating``: g is bounded (it levels off at both ends);
 * ``vanishing_gradient``: g' -> 0 at both ends (the lesson's problem with sigmoid and tanh);
 * ``dead_zone``: g' = 0 on a whole interval (the "dying ReLU" condition);
@@ -47,10 +50,12 @@ from sympy import Expr, Interval, S, oo
 from .. import calculus
 from ..catalogue import Activation, all_activations, get, z
 from ..derivation import derive, kink_json
-from ..printing import to_text
+from ..errors import SymderivError
+from ..printing import to_display_latex, to_text
 from ._budget import attempt
 
-__all__ = ["COLUMNS", "render", "table", "table_row"]
+__all__ = ["COLUMNS", "SHOWN", "render", "render_foot", "render_head", "render_row", "select", "table",
+           "table_row"]
 
 COLUMNS = (
     "name", "params", "g", "derivative", "aform", "range", "max_derivative", "max_derivative_at",
@@ -323,6 +328,7 @@ def _row(name: Activation, params: Mapping[str, object] | None, convention: str)
         aform = _aform_fallback(g, gp)
 
     where = None if sup.where == "interval" else sup.where
+    zero_centred = g0 == 0 and _odd(g, values, [p.hi for p in gpieces[:-1]])
     return {
         "name": d.name,
         "params": {k: _text(v) for k, v in d.params.items()},
@@ -338,7 +344,7 @@ def _row(name: Activation, params: Mapping[str, object] | None, convention: str)
         "derivative_at_0": to_text(at0),
         "continuity": _continuity(gpieces, g, values),
         "monotonic": bool(monotonic),
-        "zero_centred": bool(g0 == 0 and _num(lo_img) < 0 < _num(hi_img)),
+        "zero_centred": bool(zero_centred and _num(lo_img) < 0 < _num(hi_img)),
         "saturating": bool(g_neg not in (oo, -oo) and g_pos not in (oo, -oo)),
         "vanishing_gradient": bool(lim_neg == 0 and lim_pos == 0),
         "dead_zone": any(p.expr == 0 for p in dpieces),
@@ -346,6 +352,23 @@ def _row(name: Activation, params: Mapping[str, object] | None, convention: str)
         "convention": convention,
         "numeric": sorted(marks),
     }
+
+
+def _odd(g: Expr, values: Mapping, breakpoints: list[Expr]) -> bool:
+    """g(-z) = -g(z) for every real z: proved (:func:`symderiv.prove.prove_identity`) off the
+    breakpoints, and exactly at each breakpoint and its mirror image."""
+    from ..prove import prove_identity
+
+    g = g.subs(values)
+    verdict = prove_identity(g.subs(z, -z), -g, breakpoints=[b.subs(values) for b in breakpoints]
+                             + [-b.subs(values) for b in breakpoints], timeout=_BUDGET)
+    if verdict.status != "proved":
+        return False
+    for b in breakpoints:
+        b = b.subs(values)
+        if sympy.simplify(g.subs(z, -b) + g.subs(z, b)) != 0:
+            return False
+    return True
 
 
 def table(names: Iterable[str] | None = None, *, convention: str = "torch") -> list[dict]:
@@ -356,7 +379,8 @@ def table(names: Iterable[str] | None = None, *, convention: str = "torch") -> l
 
 # ---- rendering --------------------------------------------------------------------------------
 
-_SHOWN = (
+#: The rendered columns: (heading, row key), in the default order.
+SHOWN = (
     ("Activation", "name"), ("g(z)", "g"), ("g'(z)", "derivative"), ("g' in terms of a", "aform"),
     ("range", "range"), ("max g'", "max_derivative"), ("at", "max_derivative_at"),
     ("g'(-∞)", "limit_neg_inf"), ("g'(+∞)", "limit_pos_inf"), ("g'(0)", "derivative_at_0"),
@@ -364,8 +388,12 @@ _SHOWN = (
     ("saturating", "saturating"), ("vanishing gradient", "vanishing_gradient"),
     ("dead zone", "dead_zone"), ("kinks", "kinks"),
 )
+#: Columns that may be asked for besides the default ones.
+_EXTRA = (("params", "params"), ("min g'", "min_derivative"), ("convention", "convention"),
+          ("numeric", "numeric"))
+_HEADING = {key: head for head, key in SHOWN + _EXTRA}
 _MATH = {"g", "derivative", "aform", "range", "max_derivative", "max_derivative_at", "limit_neg_inf",
-         "limit_pos_inf", "derivative_at_0"}
+         "limit_pos_inf", "derivative_at_0", "min_derivative"}
 
 
 def _latex(text: str | None) -> str:
@@ -374,7 +402,7 @@ def _latex(text: str | None) -> str:
     if text is None:
         return "N/A"
     locals_ = {"z": z, "a": a_sym, "Symbol": sympy.Symbol}
-    return sympy.latex(sympy.sympify(text, locals=locals_))
+    return to_display_latex(sympy.sympify(text, locals=locals_))
 
 
 def _cell(row: dict, key: str, math: str) -> str:
@@ -386,6 +414,13 @@ def _cell(row: dict, key: str, math: str) -> str:
             f"{math}z={_latex(k['z'])}{math}: {math}{_latex(k['left'])}{math} | {math}{_latex(k['right'])}{math}"
             + (f" ({row['convention']} {math}{_latex(k['value'])}{math})" if k["value"] is not None else "")
             for k in value)
+    if key == "max_derivative_at" and value in ("oo", "-oo"):  # a supremum only approached
+        return f"approached as {math}z \\to {'-' if value == '-oo' else '+'}\\infty{math}"
+    if key == "params":
+        return ", ".join(f"{k} = {math}{_latex(v)}{math}" if v is not None else f"{k} symbolic"
+                         for k, v in value.items()) or "none"
+    if key == "numeric":
+        return ", ".join(value).replace("_", "\\_") or "none"
     if key in _MATH:
         if value is None:
             return "N/A" if key == "aform" else ("interval" if key == "max_derivative_at" else "")
@@ -400,23 +435,79 @@ def _cell(row: dict, key: str, math: str) -> str:
     return str(value)
 
 
-def render(rows: list[dict], fmt: str = "markdown") -> str:
-    """The rows as a ``markdown`` table (math in ``$...$``), a ``latex`` tabular, or ``json`` text."""
+def select(columns: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Row keys to render: ``columns`` (names or one comma-separated string) checked, or the default.
+
+    >>> select("name, range,derivative")
+    ('name', 'range', 'derivative')
+    """
+    if columns is None:
+        return tuple(key for _, key in SHOWN)
+    if isinstance(columns, str):
+        columns = columns.split(",")
+    keys = tuple(c.strip() for c in columns if c.strip())
+    if not keys:
+        raise SymderivError("give at least one column (e.g. --columns name,range,derivative)")
+    from ..errors import closest
+
+    for key in keys:
+        if key not in _HEADING:
+            raise SymderivError(f"unknown column {key!r} (columns: {', '.join(_HEADING)})"
+                                + closest(key, list(_HEADING)))
+    if len(set(keys)) != len(keys):
+        raise SymderivError(f"a column is named twice in {', '.join(keys)}")
+    return keys
+
+
+def render_head(fmt: str = "markdown", columns: Iterable[str] | str | None = None) -> str:
+    """The lines before the first row of :func:`render` (``markdown`` or ``latex``)."""
+    keys = select(columns)
+    if fmt == "markdown":
+        return "| " + " | ".join(_HEADING[k] for k in keys) + " |\n" + "|" + "---|" * len(keys)
+    if fmt == "latex":
+        head = " & ".join(_HEADING[k].replace("∞", "$\\infty$").replace("^", "\\^{}") for k in keys) + r" \\"
+        return "\n".join([f"\\begin{{tabular}}{{{'l' * len(keys)}}}", "\\hline", head, "\\hline"])
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def render_row(row: dict, fmt: str = "markdown", columns: Iterable[str] | str | None = None) -> str:
+    """One row of :func:`render`, so that a long table can be printed as its rows are computed."""
+    keys = select(columns)
+    if fmt == "markdown":
+        return "| " + " | ".join(_cell(row, k, "$").replace("|", "\\|") if k == "kinks" else _cell(row, k, "$")
+                                 for k in keys) + " |"
+    if fmt == "latex":
+        return " & ".join(_cell(row, k, "$").replace("_", "\\_") if k == "name" else _cell(row, k, "$")
+                          for k in keys) + r" \\"
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def render_foot(fmt: str = "markdown") -> str | None:
+    """The lines after the last row (None for markdown)."""
+    if fmt == "markdown":
+        return None
+    if fmt == "latex":
+        return "\\hline\n\\end{tabular}"
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def render(rows: list[dict], fmt: str = "markdown", columns: Iterable[str] | str | None = None) -> str:
+    """The rows as a ``markdown`` table (math in ``$...$``), a ``latex`` tabular, or ``json`` text.
+
+    ``columns``: the row keys to show, in order (default :data:`SHOWN`'s; the LaTeX table of all
+    17 does not fit a page: ``("name", "derivative", "aform", "range")`` does). Numbers whose exact
+    rational is long (SELU's constants) are shown as round-trip decimals; JSON keeps them exact.
+    """
     if fmt == "json":
         import json
 
+        if columns is not None:
+            keys = select(columns)
+            rows = [{k: r[k] for k in keys} for r in rows]
         return json.dumps(rows, indent=2, ensure_ascii=False)
-    if fmt == "markdown":
-        head = "| " + " | ".join(h for h, _ in _SHOWN) + " |"
-        rule = "|" + "---|" * len(_SHOWN)
-        body = ["| " + " | ".join(_cell(r, k, "$").replace("|", "\\|") if k == "kinks" else _cell(r, k, "$")
-                                  for _, k in _SHOWN) + " |" for r in rows]
-        return "\n".join([head, rule, *body])
-    if fmt == "latex":
-        cols = "l" * len(_SHOWN)
-        head = " & ".join(h.replace("∞", "$\\infty$").replace("^", "\\^{}") for h, _ in _SHOWN) + r" \\"
-        body = [" & ".join(_cell(r, k, "$").replace("_", "\\_") if k == "name" else _cell(r, k, "$")
-                           for _, k in _SHOWN) + r" \\" for r in rows]
-        return "\n".join([f"\\begin{{tabular}}{{{cols}}}", "\\hline", head, "\\hline", *body,
-                          "\\hline", "\\end{tabular}"])
-    raise ValueError(f"unknown format {fmt!r}")
+    if fmt not in ("markdown", "latex"):
+        raise ValueError(f"unknown format {fmt!r}")
+    keys = select(columns)
+    foot = render_foot(fmt)
+    return "\n".join([render_head(fmt, keys), *(render_row(r, fmt, keys) for r in rows),
+                       *([foot] if foot else [])])
