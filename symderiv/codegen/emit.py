@@ -1339,7 +1339,7 @@ def on_dask(body, z, nout, params):
     if nout == 1:
         return z.map_blocks(_block, body, 1, params, dtype=dtype, meta=numpy.empty((0,) * z.ndim, dtype))
     return da.apply_gufunc(_block, "()->(),()", z, body=body, nout=nout, params=params,
-                           output_dtypes=(dtype, dtype), meta=(numpy.empty((0,) * z.ndim, dtype),) * 2)
+                           meta=(numpy.empty((0,) * z.ndim, dtype),) * 2)
 
 
 def _work_dtype(xp, z):
