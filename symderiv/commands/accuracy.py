@@ -1,4 +1,4 @@
-"""``symderiv accuracy [NAMES] [--json]``: worst ULP error of each generated kernel, beside PyTorch's and JAX's."""
+"""``symderiv accuracy [NAMES | --expr TEXT [--name NAME]] [--json]``: worst ULP error of each generated kernel, beside PyTorch's and JAX's."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.add_argument("--quick", action="store_true", help="the smaller grid the test suite uses")
     p.add_argument("--no-peers", action="store_true", help="do not run PyTorch or JAX even if installed")
+    p.add_argument("--expr", metavar="TEXT", help="a custom activation in z: its kernels, generated in memory")
+    p.add_argument("--name", metavar="NAME", default="custom", help="the custom activation's name (default: custom)")
     p.set_defaults(func=run, budget=7200)
 
 
@@ -23,8 +25,19 @@ def run(args) -> int:
     from ..catalogue import get
     from ..cli import print_json
 
-    names = [get(n).name for n in args.names] if args.names else None
-    rows = measure_all(names, "test" if args.quick else "full", peers=not args.no_peers)
+    size = "test" if args.quick else "full"
+    if args.expr is not None:
+        from ..codegen import custom
+        from ..errors import SymderivError
+
+        if args.names:
+            raise SymderivError("give catalogue names or --expr, not both")
+        act = custom.activation(args.expr, args.name)
+        with custom.loaded(custom.render(act)) as module:
+            rows = custom.measure(act, module, size)
+    else:
+        names = [get(n).name for n in args.names] if args.names else None
+        rows = measure_all(names, size, peers=not args.no_peers)
     if args.json:
         print_json(rows)
         return 0
