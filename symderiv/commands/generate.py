@@ -9,7 +9,8 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("generate", help="write the NumPy kernels package generated/ from the catalogue")
     p.add_argument("names", nargs="*", metavar="NAME", help="activations to (re)generate (default: all)")
-    p.add_argument("--out", metavar="DIR", help="target directory (default: generated/ at the project root)")
+    p.add_argument("--out", metavar="DIR", help="target directory (default: generated/ at the project root; "
+                   "with --expr, ./NAME)")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 naming every file that is stale or missing")
     p.add_argument("--force", action="store_true", help="overwrite generated files that were edited by hand")
