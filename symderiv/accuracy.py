@@ -41,6 +41,7 @@ __all__ = [
     "STRICT",
     "Result",
     "allowed",
+    "custom_key",
     "grid",
     "measure",
     "reference",
@@ -166,6 +167,27 @@ def _stable_eval(fn, x: float, quadratic: bool = False) -> mpmath.mpf:
         dps *= 2
 
 
+#: Custom activations being measured (:func:`custom_key`), by key.
+_CUSTOM: dict[str, Activation] = {}
+
+
+def custom_key(act: Activation) -> str:
+    """A name under which this module's functions measure the custom activation ``act`` (not in
+    the catalogue): ``NAME=EXPR``, so two definitions under one name are two references."""
+    key = f"{act.name}={act.expr}"
+    _CUSTOM[key] = act
+    return key
+
+
+def _act(name: str) -> Activation:
+    return _CUSTOM[name] if name in _CUSTOM else get(name)
+
+
+def _key(name: str) -> str:
+    """The canonical key: a custom key as it is, a catalogue alias as its entry's name."""
+    return name if name in _CUSTOM else get(name).name
+
+
 @dataclass(frozen=True)
 class _Reference:
     funcs: tuple  # f, f' (mpmath callables) for the cond number
@@ -177,7 +199,7 @@ class _Reference:
 def _reference_parts(name: str, kind: str) -> _Reference:
     from .derivation import derive
 
-    act = get(name)
+    act = _act(name)
     d = derive(act, defaults=True)
     fixed = act.defaults()
     order = KINDS.index(kind)
@@ -213,7 +235,7 @@ def reference(name: str, kind: str, x: float) -> mpmath.mpf:
         if x == b:
             return mpmath.mpf(str(v))
     if math.isinf(x):
-        act = get(name)
+        act = _act(name)
         order = KINDS.index(kind)
         expr = act.expr.subs(act.defaults())
         piece = calculus.pieces(expr, act.defaults())[-1 if x > 0 else 0].expr
@@ -270,38 +292,41 @@ class Result:
         return out
 
 
-def _kernel(name: str, kind: str):
-    from symderiv import kernels
+def _kernel(name: str, kind: str, module=None):
+    if module is None:
+        from symderiv import kernels as module
 
     suffix = {"value": "", "grad": "_grad", "grad2": "_grad2"}[kind]
-    return getattr(kernels, name + suffix)
+    return getattr(module, name + suffix)
 
 
 def measure(name: str, kinds: Sequence[str] = KINDS, points: np.ndarray | None = None,
-            peers: bool = True, using: str = "numpy") -> list[Result]:
+            peers: bool = True, using: str = "numpy", module=None) -> list[Result]:
     """Measure each kernel of ``name`` on ``points`` (default: :func:`grid`).
 
-    ``using`` picks whose: ``"numpy"`` (:mod:`symderiv.kernels`), or the drop-ins
+    ``using`` picks whose: ``"numpy"`` (:mod:`symderiv.kernels`, or the kernels package
+    ``module``: ``name`` is then a :func:`custom_key`), or the drop-ins
     ``"torch"`` / ``"jax"`` (:mod:`symderiv.kernels.torch`, :mod:`symderiv.kernels.jax`, float64,
     PyTorch's kink convention, derivatives by the framework's autograd through their rules).
     """
-    act = get(name)
+    act, key = _act(name), _key(name)
     pts = grid() if points is None else np.asarray(points, dtype=float)
     out = []
     for kind in kinds:
-        got = _kernel(act.name, kind)(pts) if using == "numpy" else dropin_values(using, act, kind, pts)
-        refs = [reference(act.name, kind, float(x)) for x in pts]
+        got = (_kernel(act.name, kind, module)(pts) if using == "numpy"
+               else dropin_values(using, act, kind, pts))
+        refs = [reference(key, kind, float(x)) for x in pts]
         errs = np.array([ulp_error(g, r) for g, r in zip(got, refs, strict=True)])
         # the bound at every point: only computed where the error is not already tiny
         over = 0
         for i in np.nonzero(errs > 4)[0]:
-            c = condition(act.name, kind, float(pts[i]), refs[i])
-            if errs[i] > allowed(act.name, kind, c):
+            c = condition(key, kind, float(pts[i]), refs[i])
+            if errs[i] > allowed(key, kind, c):
                 over += 1
         i = int(np.argmax(errs))
-        c = condition(act.name, kind, float(pts[i]), refs[i])
+        c = condition(key, kind, float(pts[i]), refs[i])
         res = Result(f"{act.name}{'' if kind == 'value' else '_' + kind}", float(errs[i]), float(pts[i]),
-                     c, allowed(act.name, kind, c), over)
+                     c, allowed(key, kind, c), over)
         if peers:
             for peer in ("torch", "jax"):
                 try:
@@ -317,12 +342,14 @@ def measure(name: str, kinds: Sequence[str] = KINDS, points: np.ndarray | None =
     return out
 
 
-def aform_errors(name: str, points: np.ndarray | None = None) -> Result | None:
-    """Worst error of ``NAME_grad_from_output(a)`` against the exact a-form at the same float a."""
-    from symderiv import kernels
+def aform_errors(name: str, points: np.ndarray | None = None, module=None) -> Result | None:
+    """Worst error of ``NAME_grad_from_output(a)`` against the exact a-form at the same float a
+    (the kernels of ``module``, as in :func:`measure`)."""
+    if module is None:
+        from symderiv import kernels as module
 
-    act = get(name)
-    fn = getattr(kernels, f"{act.name}_grad_from_output", None)
+    act = _act(name)
+    fn = getattr(module, f"{act.name}_grad_from_output", None)
     if fn is None:
         return None
     from .derivation import derive
@@ -331,7 +358,7 @@ def aform_errors(name: str, points: np.ndarray | None = None) -> Result | None:
     if form is None:
         return None
     pts = grid("test") if points is None else points
-    avals = np.unique(_kernel(act.name, "value")(pts))
+    avals = np.unique(_kernel(act.name, "value", module)(pts))
     avals = avals[np.isfinite(avals)]
     f = _mp(form, a)
     refs = [_stable_eval(f, float(x)) for x in avals]
@@ -460,17 +487,19 @@ def peer_values(peer: str, act: Activation, kind: str, pts: np.ndarray) -> np.nd
     return _autograd_values(peer, fn, kind, pts)
 
 
-def rows_for(name: str, pts: np.ndarray, peers: bool = True) -> list[dict]:
-    """Every kernel of one activation on ``pts``, as JSON-ready dicts (see :func:`run`)."""
-    rows = [r.as_json() for r in measure(name, points=pts, peers=peers)]
-    af = aform_errors(name, pts)
+def rows_for(name: str, pts: np.ndarray, peers: bool = True, module=None) -> list[dict]:
+    """Every kernel of one activation on ``pts``, as JSON-ready dicts (see :func:`run`); with
+    ``module`` (a kernels package), ``name`` is a :func:`custom_key` and no peer runs."""
+    rows = [r.as_json() for r in measure(name, points=pts, peers=peers and module is None, module=module)]
+    af = aform_errors(name, pts, module)
     if af is not None:
         rows.append(af.as_json())
     return rows
 
 
-def run(names: Iterable[str] | None = None, size: str = "full", peers: bool = True) -> list[dict]:
-    """Every kernel of the named activations (default: all), as JSON-ready dicts."""
-    acts = all_activations() if names is None else [get(n) for n in names]
+def run(names: Iterable[str] | None = None, size: str = "full", peers: bool = True, module=None) -> list[dict]:
+    """Every kernel of the named activations (default: all), as JSON-ready dicts; with ``module``
+    (a kernels package), ``names`` are :func:`custom_key` s of its activations and no peer runs."""
+    keys = [act.name for act in all_activations()] if names is None else list(names)
     pts = grid(size)
-    return [row for act in acts for row in rows_for(act.name, pts, peers)]
+    return [row for key in keys for row in rows_for(key, pts, peers, module)]

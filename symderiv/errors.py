@@ -21,6 +21,7 @@ __all__ = [
     "UnknownActivation",
     "UnknownConvention",
     "UnknownParameter",
+    "UnstableKernel",
 ]
 
 
@@ -53,6 +54,10 @@ class ParseError(SymderivError):
 
 class InputTooLarge(ParseError):
     """An expression whose size, integers or exponents exceed the limits."""
+
+
+class UnstableKernel(SymderivError):
+    """A custom activation whose generated kernel is over its accuracy bound: not written."""
 
 
 class BudgetExceeded(SymderivError):

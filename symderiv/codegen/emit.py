@@ -54,6 +54,7 @@ __all__ = [
     "default_out",
     "kernels_for",
     "render_all",
+    "render_custom",
     "write",
 ]
 
@@ -973,25 +974,31 @@ def render_module(kernel: Kernel) -> str:
     if kernel.aform is not None:
         bodies.append(_body(f"_{n}_grad_from_output", [kernel.aform], a, params, act))
     text = "\n".join(line for b in bodies for line in b)
+    portable = frameworks.render_portable(kernel)  # the same kernels for other array libraries
+    ptext = "\n".join(portable)
+    if "math." in ptext:
+        out.insert(out.index("import numpy"), "import math\n")
     if "scipy.special" in text:
         out.append("import scipy.special")
-    helpers = ["apply"] + [h for h in ("fix", "patch", "select") if f"{h}(" in text]
+    helpers = ["apply"] + [h for h in ("fix", "patch", "select", "xp_special", "xp_tanh")
+                           if f"{h}(" in text + ptext]
     out += ["", f"from ._runtime import {', '.join(helpers)}", "", f"__all__ = {exported(kernel)!r}", "", ""]
     for b in bodies:
         out += [*b, "", ""]
+    out += portable
     call_args = f"{{{', '.join(f'{p.name!r}: float({p.name})' for p in act.params)}}}"
     for suffix in SUFFIXES:
         out += [
             f"def {n}{suffix}(z, *{sig}, out=None):",
             f'    """{_DOC[suffix]} for {n}, elementwise.{pdoc}"""',
-            f"    return apply(_{n}{suffix}, z, out, 1, {call_args})",
+            f"    return apply(_{n}{suffix}, z, out, 1, {call_args}, _{n}{suffix}_xp)",
             "",
             "",
         ]
     out += [
         f"def {n}_value_and_grad(z, *{sig}, out=None):",
         f'    """(g(z), g\'(z)) for {n}, sharing work; ``out`` is a pair of arrays or None.{pdoc}"""',
-        f"    return apply(_{n}_value_and_grad, z, out, 2, {call_args})",
+        f"    return apply(_{n}_value_and_grad, z, out, 2, {call_args}, _{n}_value_and_grad_xp)",
         "",
         "",
     ]
@@ -999,7 +1006,7 @@ def render_module(kernel: Kernel) -> str:
         out += [
             f"def {n}_grad_from_output(a, *{sig}, out=None):",
             f'    """g\' from the output a = g(z) (the a-form {kernel.aform}).{pdoc}"""',
-            f"    return apply(_{n}_grad_from_output, a, out, 1, {call_args})",
+            f"    return apply(_{n}_grad_from_output, a, out, 1, {call_args}, _{n}_grad_from_output_xp)",
             "",
             "",
         ]
@@ -1218,14 +1225,25 @@ def _same_elements(a, b):
             and a.strides == b.strides and a.itemsize == b.itemsize and a.size == b.size)
 
 
-def apply(body, z, out, nout, params):
+def apply(body, z, out, nout, params, portable=None):
     """Run ``body`` over ``z`` chunk by chunk; return one array (or a tuple of ``nout``, made as
     one block when ``out`` is None: see :func:`_outputs`).
 
     ``body(chunk, outputs, workspace, **params)`` writes its results into ``outputs``: straight
     into the output arrays when they are contiguous float64 and do not overlap the input,
     otherwise into scratch that is then cast (float32) or copied into place.
+
+    An array of another library is not converted: a Dask array gives a lazy Dask array computed
+    block by block by ``body`` (:func:`on_dask`); any other array that array-api-compat knows
+    (torch, JAX, CuPy, ...) is computed by that library with ``portable(z, xp, **params)``, the
+    same stable forms in its array-API namespace ``xp`` (:func:`on_array_api`).
     """
+    if not isinstance(z, _NUMPY_TYPES) and _foreign(z):
+        if out is not None:
+            raise TypeError(f"out= is for NumPy arrays; got a {type(z).__module__}.{type(z).__name__} input")
+        if _compat().is_dask_array(z):
+            return on_dask(body, z, nout, params)
+        return on_array_api(portable, z, nout, params)
     x = numpy.asarray(z)
     if x.dtype.kind not in "biuf":
         raise TypeError(f"expected real numbers, got an array of dtype {x.dtype}")
@@ -1274,6 +1292,120 @@ def apply(body, z, out, nout, params):
     if not given and x.ndim == 0:
         outs = [o[()] for o in outs]
     return outs[0] if nout == 1 else tuple(outs)
+
+
+# ---------------------------------------------------------------- other array libraries
+
+#: What the NumPy path takes without asking array-api-compat (the fast path's one check).
+_NUMPY_TYPES = (numpy.ndarray, numpy.generic, float, int, bool, list, tuple)
+
+#: Top-level modules of array types that must never go through numpy.asarray silently.
+_FOREIGN_MODULES = frozenset({"torch", "jax", "jaxlib", "cupy", "dask", "ndonnx", "sparse", "mlx"})
+
+
+def _compat():
+    try:
+        import array_api_compat
+    except ImportError:
+        raise TypeError("kernels on arrays of other libraries (torch, JAX, CuPy, Dask) need array-api-compat: "
+                        "pip install 'symderiv[array]'") from None
+    return array_api_compat
+
+
+def _foreign(z):
+    """Whether ``z`` is an array of another library (not NumPy's, not a Python sequence)."""
+    if type(z).__module__.partition(".")[0] in _FOREIGN_MODULES:
+        return True
+    try:
+        import array_api_compat
+    except ImportError:
+        return False
+    return array_api_compat.is_array_api_obj(z) and not array_api_compat.is_numpy_array(z)
+
+
+def _block(x, body, nout, params):
+    """One block of a Dask array through the NumPy kernel ``body`` (a pair: a tuple)."""
+    return apply(body, x, None, nout, params)
+
+
+def on_dask(body, z, nout, params):
+    """``body`` over the Dask array ``z``, lazily: one task per block (``map_blocks``, or
+    ``apply_gufunc`` for a pair, which computes both outputs of a block in one task), each
+    computed by the NumPy kernel, so the result is bit for bit the NumPy one."""
+    import dask.array as da
+
+    if z.dtype.kind not in "biuf":
+        raise TypeError(f"expected real numbers, got an array of dtype {z.dtype}")
+    dtype = z.dtype if z.dtype.kind == "f" else numpy.dtype(numpy.float64)
+    if nout == 1:
+        return z.map_blocks(_block, body, 1, params, dtype=dtype, meta=numpy.empty((0,) * z.ndim, dtype))
+    return da.apply_gufunc(_block, "()->(),()", z, body=body, nout=nout, params=params,
+                           meta=(numpy.empty((0,) * z.ndim, dtype),) * 2)
+
+
+def _work_dtype(xp, z):
+    """float64 where the library and the array's device have it (JAX: with x64), else float32."""
+    device = _compat().device(z)
+    try:
+        floats = xp.__array_namespace_info__().dtypes(device=device, kind="real floating")
+    except (AttributeError, TypeError):  # pragma: no cover - a namespace without the inspection API
+        floats = {"float64": xp.float64}
+    return floats.get("float64", xp.float32)
+
+
+def on_array_api(portable, z, nout, params):
+    """``portable(w, xp, **params)`` on ``z`` of an array-API library, in that library: computed
+    in float64 where it has it and rounded once to ``z``'s floating dtype (other real input
+    becomes float64, or the library's float32 without it), as the NumPy kernels do."""
+    xp = _compat().array_namespace(z)
+    if not xp.isdtype(z.dtype, ("real floating", "integral", "bool")):
+        raise TypeError(f"expected real numbers, got an array of dtype {z.dtype}")
+    work = _work_dtype(xp, z)
+    w = xp.astype(z, work)
+    dtype = z.dtype if xp.isdtype(z.dtype, "real floating") else work
+    results = portable(w, xp, **params)
+    results = results if nout > 1 else (results,)
+    out = []
+    for r in results:
+        if not _compat().is_array_api_obj(r):  # a constant form (relu'' = 0)
+            r = xp.full_like(w, r)
+        elif tuple(r.shape) != tuple(w.shape):
+            r = xp.broadcast_to(r, w.shape)
+        out.append(xp.astype(r, dtype, copy=True))
+    return tuple(out) if nout > 1 else out[0]
+
+
+def xp_tanh(xp):
+    """tanh for the array-API forms: from expm1 under JAX (XLA's tanh is 6.5 ULP off near
+    |x| = 19 in float64; this, 2.5), the library's own elsewhere."""
+    if not _compat().is_jax_namespace(xp):
+        return xp.tanh
+
+    def tanh(x):
+        u = xp.expm1(-2 * xp.abs(x))
+        return xp.copysign(-u / (2 + u), x)
+
+    return tanh
+
+
+def xp_special(xp, name):
+    """A special function the array API lacks (erfc), from the library itself: torch.special,
+    jax.scipy.special, cupyx.scipy.special; a TypeError naming the library otherwise."""
+    compat = _compat()
+    if compat.is_torch_namespace(xp):
+        import torch
+
+        return getattr(torch.special, name)
+    if compat.is_jax_namespace(xp):
+        import jax.scipy.special
+
+        return getattr(jax.scipy.special, name)
+    if compat.is_cupy_namespace(xp):
+        import cupyx.scipy.special
+
+        return getattr(cupyx.scipy.special, name)
+    raise TypeError(f"{name} is not in the array API standard, and symderiv does not know where "
+                    f"{xp.__name__} keeps it: use NumPy arrays for this kernel")
 '''
 
 
@@ -1291,29 +1423,45 @@ def render_all(names: Iterable[str] | None = None, on_done=None) -> dict[str, st
     ``on_done(name)``, if given, is called as each activation's modules are rendered (in the
     order they finish; the result does not depend on it).
     """
-    from .. import __version__
-
     acts = all_activations() if names is None else [get(n) for n in names]
-    files: dict[str, str] = {}
     everything = list(all_activations())
     wanted = [act.name for act in everything if names is None or act in acts]
     rendered = dict(_map(_render_one, wanted, on_done))
-    modules = [act.name for act in everything]
+    return _package(rendered, [act.name for act in everything], lambda n: f"catalogue entry {n!r}",
+                    "the whole catalogue")
+
+
+def render_custom(act: Activation) -> dict[str, str]:
+    """The files of a package holding the kernels of one custom activation ``act`` (NumPy module,
+    ``torch/`` and ``jax/`` drop-ins, their runtimes), as :func:`render_all` writes the catalogue's:
+    the same stable rewrites, the same runtime; the header names the expression."""
+    kernel = kernels_for(act)
+    rendered = {act.name: (render_module(kernel), frameworks.render_torch(kernel), frameworks.render_jax(kernel))}
+    source = f"custom activation {act.name!r} = {act.expr}"
+    return _package(rendered, [act.name], lambda n: source, source, origin="")
+
+
+def _package(rendered: dict[str, tuple[str, str, str]], modules: list[str], source_of, package_source: str,
+             origin: str = "symderiv.catalogue, ") -> dict[str, str]:
+    from .. import __version__
+
+    files: dict[str, str] = {}
     init = frameworks.package_init(
-        "Kernels generated from the symderiv catalogue: import and call, e.g. ``sigmoid_grad(z)``.", modules)
-    files["__init__.py"] = _with_header(init, "the whole catalogue", __version__)
+        "Kernels generated from the symderiv catalogue: import and call, e.g. ``sigmoid_grad(z)``."
+        if len(modules) > 1 else f"Kernels of {modules[0]} generated by symderiv: import and call, "
+        f"e.g. ``{modules[0]}_grad(z)``.", modules)
+    files["__init__.py"] = _with_header(init, package_source, __version__, origin)
     files["_runtime.py"] = _with_header(RUNTIME, "symderiv.codegen.emit.RUNTIME", __version__)
-    for name in wanted:
-        files[f"{name}.py"] = _with_header(rendered[name][0], f"catalogue entry {name!r}", __version__)
+    for name, (module, _, _) in rendered.items():
+        files[f"{name}.py"] = _with_header(module, source_of(name), __version__, origin)
     for k, framework in enumerate(("torch", "jax"), start=1):
         runtime = frameworks.TORCH_RUNTIME if framework == "torch" else frameworks.JAX_RUNTIME
         files[f"{framework}/__init__.py"] = _with_header(frameworks.render_init(framework, modules),
-                                                         "the whole catalogue", __version__)
+                                                         package_source, __version__, origin)
         files[f"{framework}/_runtime.py"] = _with_header(
             runtime, f"symderiv.codegen.frameworks.{framework.upper()}_RUNTIME", __version__)
-        for name in wanted:
-            files[f"{framework}/{name}.py"] = _with_header(rendered[name][k], f"catalogue entry {name!r}",
-                                                           __version__)
+        for name, sources in rendered.items():
+            files[f"{framework}/{name}.py"] = _with_header(sources[k], source_of(name), __version__, origin)
     return files
 
 
@@ -1367,8 +1515,8 @@ def _digest(first: str, second: str, body: str) -> str:
     return hashlib.sha256(f"{first}\n{second}\n{body}".encode()).hexdigest()
 
 
-def _with_header(body: str, source: str, version: str) -> str:
-    second = f"# source: symderiv.catalogue, {source}; generator: symderiv {version}"
+def _with_header(body: str, source: str, version: str, origin: str = "symderiv.catalogue, ") -> str:
+    second = f"# source: {origin}{source}; generator: symderiv {version}"
     return f"{HEADER_MARK}\n{second}\n{_HASH_PREFIX}{_digest(HEADER_MARK, second, body)}\n{body}"
 
 

@@ -33,12 +33,12 @@ from sympy.printing.numpy import _known_functions_numpy
 from sympy.printing.precedence import PRECEDENCE
 
 from .. import calculus
-from ..catalogue import Activation, z
+from ..catalogue import Activation, a, z
 from .printer import _COMPARE, KernelPrinter
 from .rewrites import stable
 
 __all__ = ["CONVENTIONS", "MODULE_NAMES", "FrameworkPrinter", "kink_table", "module_name", "render_init",
-           "render_jax", "render_torch"]
+           "render_jax", "render_portable", "render_torch"]
 
 #: The conventions every drop-in takes (``convention=``), each giving the value at kinks.
 CONVENTIONS = ("torch", "jax", "left", "right", "mid")
@@ -63,7 +63,7 @@ class FrameworkPrinter(KernelPrinter):
 
     def __init__(self, framework: str, arrays=()):
         self.framework = framework
-        self._module = {"torch": "torch", "jax": "jnp"}[framework]
+        self._module = {"torch": "torch", "jax": "jnp", "xp": "xp"}[framework]
         self._kf = {k: f"{self._module}.{v}" for k, v in _known_functions_numpy.items()}
         super().__init__({"fully_qualified_modules": False}, arrays)
 
@@ -81,6 +81,8 @@ class FrameworkPrinter(KernelPrinter):
             # torch.where of two Python numbers is of the default dtype (float32): make one a
             # 0-dimensional tensor of the input's dtype and device
             a = f"z.new_tensor({a})"
+        elif numbers and self.framework == "xp":  # the standard's where needs one array
+            a = f"xp.full_like(z, {a})"
         return f"{self._module}.where({cond}, {a}, {b})"
 
     def _print_Where(self, expr):
@@ -145,7 +147,7 @@ class FrameworkPrinter(KernelPrinter):
             if self.framework == "torch":
                 out = f"torch.clamp({out}, {'min' if fn == 'maximum' else 'max'}={self._print(c)})"
             else:
-                out = f"jnp.{fn}({self._print(c)}, {out})"
+                out = f"{self._module}.{fn}({self._print(c)}, {out})"
         return out
 
     def _print_Heaviside(self, expr):
@@ -160,7 +162,7 @@ class FrameworkPrinter(KernelPrinter):
     def _print_tanh(self, expr):
         # XLA's tanh is a fast approximation: 6.5 ULP near |x| = 19 in float64 (measured); the
         # runtime's tanh, from expm1, is within 2.5
-        fn = "torch.tanh" if self.framework == "torch" else "_runtime.tanh"
+        fn = {"torch": "torch.tanh", "jax": "_runtime.tanh", "xp": "xp_tanh(xp)"}[self.framework]
         return f"{fn}({self._print(expr.args[0])})"
 
     def _print_hypot(self, expr):
@@ -170,7 +172,8 @@ class FrameworkPrinter(KernelPrinter):
         return f"{self._module}.hypot({args[0]}, {args[1]})"
 
     def _print_Erfc(self, expr):
-        fn = "torch.special.erfc" if self.framework == "torch" else "jax.scipy.special.erfc"
+        fn = {"torch": "torch.special.erfc", "jax": "jax.scipy.special.erfc",
+              "xp": "xp_special(xp, 'erfc')"}[self.framework]
         return f"{fn}({self._print(expr.args[0])})"
 
     _print_erfc = _print_Erfc
@@ -188,9 +191,11 @@ class FrameworkPrinter(KernelPrinter):
         return super()._print_Pow(expr, rational=rational)
 
 
-def _function(name: str, expr: Expr, args: list[str], printer_for) -> list[str]:
+def _function(name: str, expr: Expr, args: list[str], printer_for, var: sympy.Symbol = z) -> list[str]:
     """``def name(*args): ...`` computing ``expr`` with common subexpressions shared."""
     exprs = list(expr) if isinstance(expr, sympy.Tuple) else [expr]
+    if var != z:  # the a-form: printed in the array argument, named z
+        exprs = [e.subs(var, z) for e in exprs]
     repl, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("_t"), order="canonical")
     arrays = {z}
     for sym, e in repl:
@@ -202,6 +207,8 @@ def _function(name: str, expr: Expr, args: list[str], printer_for) -> list[str]:
     lines.append(f"    return {', '.join(printer.doprint(e) for e in reduced)}")
     text = "\n".join(lines)
     foreign = re.search(r"(?<![\w.])(numpy|scipy|select|patch|fix)\b", text)
+    if not foreign and printer.framework == "xp":
+        foreign = re.search(r"(?<![\w.])(torch|jnp|jax|math\.(?!sqrt))\b", text)
     if foreign:  # a printer gap: the NumPy printer's fallback reached a framework's code
         raise AssertionError(f"{name}: {foreign.group(0)!r} printed for a framework")
     return lines
@@ -376,6 +383,24 @@ def render_torch(kernel) -> str:
 def render_jax(kernel) -> str:
     """The source of ``generated/jax/<name>.py`` (without the header)."""
     return _render(kernel, "jax")
+
+
+def render_portable(kernel) -> list[str]:
+    """The array-API forms of a NumPy module (``_NAME_xp(z, xp, *params)``, one per public kernel):
+    the torch/JAX forms' stable g, g', g'' (and (g, g'), the a-form) printed with the functions of
+    an array-API namespace ``xp`` (:func:`array_api_compat.array_namespace`), for the runtime to
+    call on arrays of other libraries. Where the standard has no such function (erfc), the
+    library's own (``xp_special``); tanh through ``xp_tanh`` (XLA's own is 6.5 ULP off)."""
+    act = kernel.activation
+    n, args = act.name, ["z", "xp", *[p.name for p in act.params]]
+    printer_for = functools.partial(FrameworkPrinter, "xp")
+    g, g1, g2 = _forms(kernel)
+    lines: list[str] = []
+    for suffix, expr in (("", g), ("_grad", g1), ("_grad2", g2), ("_value_and_grad", sympy.Tuple(g, g1))):
+        lines += [*_function(f"_{n}{suffix}_xp", expr, args, printer_for), "", ""]
+    if kernel.aform is not None:
+        lines += [*_function(f"_{n}_grad_from_output_xp", stable(kernel.aform), args, printer_for, a), "", ""]
+    return lines
 
 
 def package_init(doc: str, names: Sequence[str], first: Sequence[str] = ()) -> str:

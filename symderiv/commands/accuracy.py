@@ -1,4 +1,4 @@
-"""``symderiv accuracy [NAMES] [--json]``: worst ULP error of each generated kernel, beside PyTorch's and JAX's."""
+"""``symderiv accuracy [NAMES | --expr TEXT [--name NAME]] [--json]``: worst ULP error of each generated kernel, beside PyTorch's and JAX's."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.add_argument("--quick", action="store_true", help="the smaller grid the test suite uses")
     p.add_argument("--no-peers", action="store_true", help="do not run PyTorch or JAX even if installed")
+    p.add_argument("--expr", metavar="TEXT", help="a custom activation in z: its kernels, generated in memory")
+    p.add_argument("--name", metavar="NAME", default="custom", help="the custom activation's name (default: custom)")
     p.set_defaults(func=run, budget=7200)
 
 
@@ -69,19 +71,35 @@ def run(args) -> int:
     from ..cli import print_json
     from ..progress import progress
 
-    acts = [get(n) for n in args.names] if args.names else list(all_activations())
-    pts = grid("test" if args.quick else "full")
-    rows, notes = [], []
-    with progress(acts, "accuracy", unit="activation") as bar:
+    size = "test" if args.quick else "full"
+    module = None
+    if args.expr is not None:
+        from ..codegen import custom
+        from ..errors import SymderivError
+
+        if args.names:
+            raise SymderivError("give catalogue names or --expr, not both")
+        act = custom.activation(args.expr, args.name)
+        with custom.loaded(custom.render(act)) as module:
+            rows = custom.measure(act, module, size)
+        notes = [n for r in rows if (n := note(r))]
         if not args.json:
-            bar.print(HEAD)
-        for act in bar:
-            bar.set_postfix(act.name)
-            found = rows_for(act.name, pts, peers=not args.no_peers)
-            rows.extend(found)
-            if not args.json:  # each activation's rows as soon as they are measured
-                bar.print("\n".join(line(r) for r in found))
-                notes.extend(n for r in found if (n := note(r)))
+            print(HEAD)
+            print("\n".join(line(r) for r in rows))
+    else:
+        acts = [get(n) for n in args.names] if args.names else list(all_activations())
+        pts = grid(size)
+        rows, notes = [], []
+        with progress(acts, "accuracy", unit="activation") as bar:
+            if not args.json:
+                bar.print(HEAD)
+            for act in bar:
+                bar.set_postfix(act.name)
+                found = rows_for(act.name, pts, peers=not args.no_peers)
+                rows.extend(found)
+                if not args.json:  # each activation's rows as soon as they are measured
+                    bar.print("\n".join(line(r) for r in found))
+                    notes.extend(n for r in found if (n := note(r)))
     if args.json:
         print_json(rows)
         return 0
