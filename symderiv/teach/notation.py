@@ -12,8 +12,8 @@ names. :func:`text` and :func:`latex` print them as a textbook does:
   ``-1/(1 + exp(-z))**2 * d/dz[1 + exp(-z)]``;
 * ``Piecewise`` is ``{alpha if z < 0; 1 if z > 0}``, an interval condition is
   ``0 < z < 6``, ``Eq(a, 0)`` is ``a = 0``; ``Limit`` is ``lim_(z->0-)``;
-* ``Abs``, ``Min``, ``Max`` are ``|x|``, ``min``, ``max``; a rational of more than
-  15 digits prints as the decimal that round-trips through a float.
+* ``Abs``, ``Min``, ``Max`` are ``|x|``, ``min``, ``max``; a fraction of more than
+  15 digits (SELU's constants) prints as the decimal that round-trips through a float.
 
 >>> from sympy import Derivative, Piecewise, Subs, Symbol, exp, And
 >>> from symderiv.catalogue import z
@@ -101,7 +101,8 @@ def _decimals(expr: object) -> object:
     """Rationals of more than 15 digits as the float that round-trips them (SELU's constants)."""
     if not isinstance(expr, sympy.Basic):
         return expr
-    big = {r: sympy.Float(repr(float(r)), 17) for r in expr.atoms(sympy.Rational) if _big(r)}
+    big = {r: sympy.Float(repr(float(r)), 17) for r in expr.atoms(sympy.Rational)
+           if not r.is_Integer and _big(r) and abs(r) < sympy.Rational(10) ** 300}
     return expr.xreplace(big) if big else expr
 
 
@@ -173,7 +174,8 @@ class TextPrinter(_Bindings, StrPrinter):
     def _print_Limit(self, expr):
         f, var, point, direction = expr.args
         side = str(direction) if str(direction) in "+-" else ""
-        return f"lim_({self._print(var)}->{self._print(point)}{side}) {self.parenthesize(f, PRECEDENCE['Mul'])}"
+        at = self._print(point) if not point.is_Add else f"({self._print(point)})"
+        return f"lim_({self._print(var)}->{at}{side}) {self.parenthesize(f, PRECEDENCE['Mul'])}"
 
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"

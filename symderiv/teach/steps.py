@@ -142,6 +142,8 @@ class Steps:
 
     def _summary(self) -> str:
         numeric = self.numeric_only()
+        if numeric and len(numeric) == len(self.steps):
+            return "Every step: numeric check only (50 digits with mpmath); no symbolic proof was found."
         if not numeric:
             return "Every step above is proved symbolically and checked at 50 digits with mpmath."
         shown = ", ".join(str(i + 1) for i in numeric)
