@@ -110,13 +110,33 @@ def _big(r: sympy.Rational) -> bool:
     return max(len(str(abs(r.p))), len(str(r.q))) > 15
 
 
-class _Bindings:
-    """Collects the ``u = h(z)`` of every ``Subs`` printed."""
+#: Display names of the chain rule's inner variables, one per inner function on a line.
+LETTERS = tuple(sympy.Symbol(n) for n in ("u", "v", "w", "s", "t"))
 
-    def _record(self, expr: Subs) -> None:
-        for var, point in zip(expr.variables, expr.point, strict=True):
-            if (var, point) not in self.bound:
-                self.bound.append((var, point))
+
+class _Bindings:
+    """Names the inner function of every ``Subs`` printed: ``u``, ``v``, ... in order of appearance.
+
+    SymPy treats the variable of ``Subs`` as bound (``Subs(f(u), u, h) == Subs(f(v), v, h)``,
+    and its cache returns either), so the name shown is chosen here, by the point, not taken
+    from the object."""
+
+    def _letter(self, point: Expr) -> sympy.Symbol:
+        for letter, seen in self.bound:
+            if seen == point:
+                return letter
+        letter = LETTERS[len(self.bound)] if len(self.bound) < len(LETTERS) else sympy.Symbol(
+            f"u{len(self.bound)}")
+        self.bound.append((letter, point))
+        return letter
+
+    def _print_Subs(self, expr):
+        (var,), (point,) = expr.variables, expr.point
+        shown = expr.expr.xreplace({var: self._letter(point)}) if len(expr.variables) == 1 else expr.expr
+        inner = shown.expr if isinstance(shown, Derivative) else shown
+        if isinstance(expr.expr, Derivative) and expr.expr.variables == (var,):
+            return self._print(Derivative(inner, self._letter(point), evaluate=False))
+        return self._print(shown)
 
 
 class TextPrinter(_Bindings, StrPrinter):
@@ -130,10 +150,6 @@ class TextPrinter(_Bindings, StrPrinter):
         var, n = expr.variable_count[-1]
         op = f"d/d{self._print(var)}" if n == 1 else f"d^{n}/d{self._print(var)}^{n}"
         return f"{op}[{self._print(expr.expr)}]"
-
-    def _print_Subs(self, expr):
-        self._record(expr)
-        return self._print(expr.expr)
 
     def _print_Mul(self, expr):
         return _mul(self, expr, " * ", "-") or super()._print_Mul(expr)
@@ -205,10 +221,6 @@ class TexPrinter(_Bindings, LatexPrinter):
         if inner.is_Atom or (isinstance(inner, (sympy.Function, sympy.Pow)) and not inner.could_extract_minus_sign()):
             return f"{op} {self._print(inner)}"
         return rf"{op} \left({self._print(inner)}\right)"
-
-    def _print_Subs(self, expr):
-        self._record(expr)
-        return self._print(expr.expr)
 
     def _print_Mul(self, expr):
         return _mul(self, expr, r" \cdot ", "- ") or super()._print_Mul(expr)

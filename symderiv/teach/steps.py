@@ -291,16 +291,12 @@ def _chain_note(outer: Expr, var: Symbol, inner: Expr) -> str:
     return f"with {v} = {tx(inner)}, d/dz[{tx(outer)}] = d/d{v}[{tx(outer)}] * d/dz[{v}]"
 
 
-def _subs_rule(s: Subs) -> tuple[str, Expr, str]:
+def _subs_rule(s: Subs, var: Symbol = u) -> tuple[str, Expr, str]:
+    """The outer derivative of a chain rule, evaluated; ``var`` is the inner variable's display name."""
     tx = notation.text
-    outer, (var,), (point,) = s.expr.expr, s.variables, s.point
-    value = s.doit()
-    return (_outer_name(outer), value,
+    outer, point = s.expr.expr.xreplace({s.variables[0]: var}), s.point[0]
+    return (_outer_name(outer), s.doit(),
             f"d/d{var}[{tx(outer)}] = {tx(outer.diff(var))}, then put back {var} = {tx(point)}")
-
-
-#: Inner variables of the chain rule: one letter per inner function rewritten in the same step.
-_LETTERS = (u, Symbol("v", real=True), Symbol("w", real=True))
 
 
 def _next(expr: Expr, values: Mapping) -> tuple[str, dict, str] | None:
@@ -320,17 +316,22 @@ def _next(expr: Expr, values: Mapping) -> tuple[str, dict, str] | None:
         else:
             rule, note = "constant rule and derivative of z", "a constant's derivative is 0; d/dz[z] = 1"
         return rule, repl, note
-    # one rule per step, applied wherever it applies
+    # one rule per step, applied wherever it applies; each inner function named as it is shown
+    # (u, v, ... by notation.bindings: the Subs objects themselves all bind u)
     subs = [n for n in nodes if isinstance(n, Subs)]
-    found = [(n, *_subs_rule(n)) for n in subs] if subs else [(n, *_rule(n, values)) for n in nodes]
+    if subs:
+        shown = {point: v for v, point in notation.bindings(expr)}
+        found = [(n, *_subs_rule(n, shown.get(n.point[0], u))) for n in subs]
+    else:
+        found = [(n, *_rule(n, values)) for n in nodes]
     rule = found[0][1]
     chosen = [f for f in found if f[1] == rule]
-    if rule == "chain rule":  # a letter per distinct inner function: u, v, w
-        inners = list(dict.fromkeys(_inner(f[0]) for f in chosen))[:len(_LETTERS)]
-        letter = dict(zip(inners, _LETTERS, strict=False))
-        chosen = [(n, *_rule(n, values, letter[_inner(n)])) for n, *_ in chosen if _inner(n) in letter]
+    repl = {f[0]: f[2] for f in chosen}
+    if rule == "chain rule":
+        shown = {point: v for v, point in notation.bindings(expr.xreplace(repl))}
+        chosen = [(n, *_rule(n, values, shown.get(_inner(n), u))) for n, *_ in chosen]
     notes = list(dict.fromkeys(f[3] for f in chosen))
-    return rule, {f[0]: f[2] for f in chosen}, "; ".join(notes)
+    return rule, repl, "; ".join(notes)
 
 
 def _inner(d: Derivative) -> Expr:
