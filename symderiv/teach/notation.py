@@ -30,13 +30,15 @@ names. :func:`text` and :func:`latex` print them as a textbook does:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import sympy
 from sympy import Derivative, Expr, Subs, UnevaluatedExpr
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-__all__ = ["bindings", "latex", "text"]
+__all__ = ["bindings", "latex", "name_inner", "text"]
 
 _OPS = (Derivative, Subs)
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
@@ -110,24 +112,30 @@ def _big(r: sympy.Rational) -> bool:
     return max(len(str(abs(r.p))), len(str(r.q))) > 15
 
 
-#: Display names of the chain rule's inner variables, one per inner function on a line.
-LETTERS = tuple(sympy.Symbol(n) for n in ("u", "v", "w", "s", "t"))
+def _letters():
+    """Display names of the chain rule's inner variables: u, v, w, then u1, u2, ..."""
+    yield from (sympy.Symbol(n) for n in ("u", "v", "w"))
+    k = 1
+    while True:
+        yield sympy.Symbol(f"u{k}")
+        k += 1
 
 
 class _Bindings:
-    """Names the inner function of every ``Subs`` printed: ``u``, ``v``, ... in order of appearance.
+    """Names the inner function of every ``Subs`` printed: ``u``, ``v``, ... in order of appearance,
+    keeping the names given (``names``: a point already named on an earlier line keeps its name).
 
     SymPy treats the variable of ``Subs`` as bound (``Subs(f(u), u, h) == Subs(f(v), v, h)``,
     and its cache returns either), so the name shown is chosen here, by the point, not taken
     from the object."""
 
     def _letter(self, point: Expr) -> sympy.Symbol:
-        for letter, seen in self.bound:
-            if seen == point:
-                return letter
-        letter = LETTERS[len(self.bound)] if len(self.bound) < len(LETTERS) else sympy.Symbol(
-            f"u{len(self.bound)}")
-        self.bound.append((letter, point))
+        if point not in self.names:
+            used = set(self.names.values())
+            self.names[point] = next(x for x in _letters() if x not in used)
+        letter = self.names[point]
+        if (letter, point) not in self.bound:
+            self.bound.append((letter, point))
         return letter
 
     def _print_Subs(self, expr):
@@ -142,9 +150,10 @@ class _Bindings:
 class TextPrinter(_Bindings, StrPrinter):
     """Plain text in SymPy's spelling, with derivatives, limits and cases as a textbook writes them."""
 
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, names: Mapping | None = None):
         super().__init__(settings)
         self.bound: list[tuple[Expr, Expr]] = []
+        self.names: dict = dict(names or {})
 
     def _print_Derivative(self, expr):
         var, n = expr.variable_count[-1]
@@ -209,9 +218,10 @@ class TextPrinter(_Bindings, StrPrinter):
 class TexPrinter(_Bindings, LatexPrinter):
     """LaTeX with one derivative notation (``\\frac{d}{dz}``), cases and interval conditions."""
 
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, names: Mapping | None = None):
         super().__init__(settings)
         self.bound: list[tuple[Expr, Expr]] = []
+        self.names: dict = dict(names or {})
 
     def _print_Derivative(self, expr):
         var, n = expr.variable_count[-1]
@@ -249,19 +259,41 @@ class TexPrinter(_Bindings, LatexPrinter):
         return super()._print_Function(expr, exp)
 
 
-def text(expr: object) -> str:
-    """``expr`` in plain text, in textbook notation (see the module docstring)."""
-    return TextPrinter().doprint(_decimals(expr))
+def text(expr: object, names: Mapping | None = None) -> str:
+    """``expr`` in plain text, in textbook notation (see the module docstring); ``names`` maps
+    inner functions to the letters they were given on earlier lines (:func:`name_inner`)."""
+    return TextPrinter(names=names).doprint(_decimals(expr))
 
 
-def latex(expr: object) -> str:
-    """``expr`` in LaTeX, in textbook notation (see the module docstring)."""
-    return TexPrinter().doprint(_decimals(expr))
+def latex(expr: object, names: Mapping | None = None) -> str:
+    """``expr`` in LaTeX, in textbook notation (see the module docstring and :func:`text`)."""
+    return TexPrinter(names=names).doprint(_decimals(expr))
 
 
-def bindings(*exprs: Expr) -> list[tuple[Expr, Expr]]:
+def bindings(*exprs: Expr, names: Mapping | None = None) -> list[tuple[Expr, Expr]]:
     """The ``(u, h(z))`` bound by the chain rule's ``Subs`` in ``exprs``, in order of appearance."""
-    p = TextPrinter()
+    p = TextPrinter(names=names)
     for e in exprs:
         p.doprint(_decimals(e))
     return p.bound
+
+
+def name_inner(names: Mapping, *exprs: Expr) -> dict:
+    """The letters of the inner functions in ``exprs``, from one line to the next: a function
+    still present keeps its letter from ``names``; a new one takes the first letter free.
+
+    >>> from sympy import Derivative, Subs, Symbol, exp, log
+    >>> from symderiv.catalogue import z
+    >>> u = Symbol("u")
+    >>> first = Subs(Derivative(exp(u), u), u, -z) + Subs(Derivative(log(u), u), u, 1 + z**2)
+    >>> names = name_inner({}, first)
+    >>> sorted((str(v), str(p)) for p, v in names.items())
+    [('u', '-z'), ('v', 'z**2 + 1')]
+    >>> text(Subs(Derivative(log(u), u), u, 1 + z**2), names=name_inner(names, first))
+    'd/dv[log(v)]'
+    """
+    alive = {p for e in exprs for s in sympy.sympify(e).atoms(Subs) for p in s.point}
+    p = TextPrinter(names={k: v for k, v in names.items() if k in alive})
+    for e in exprs:
+        p.doprint(_decimals(e))
+    return p.names

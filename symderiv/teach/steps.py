@@ -75,6 +75,8 @@ class Step:
     note: str
     check: Check | None = field(default=None, compare=False)
     label: Expr | None = None
+    #: ``((h(z), u), ...)``: the letter shown for each inner function of the chain rule on this line.
+    names: tuple = field(default=(), compare=False)
 
     @property
     def full_note(self) -> str:
@@ -90,15 +92,21 @@ class Step:
         """``{"rule", "before", "after", "note", "text", "latex"}``: ``before`` and ``after`` are
         SymPy strings (they read back), ``text`` and ``latex`` the equation in textbook notation."""
         eq = [self.before, self.after]
+        tx, lt = self.shown(notation.text), self.shown(notation.latex)
         return {"rule": self.rule, "before": to_text(self.before), "after": to_text(self.after),
                 "note": self.full_note,
-                "text": " = ".join(notation.text(e) for e in eq) + _where(eq, notation.text, "text"),
-                "latex": " = ".join(notation.latex(e) for e in eq) + _where(eq, notation.latex, "latex")}
+                "text": " = ".join(tx(e) for e in eq) + _where(eq, tx, "text", self.names),
+                "latex": " = ".join(lt(e) for e in eq) + _where(eq, lt, "latex", self.names)}
+
+    def shown(self, printer):
+        """``printer`` (:func:`notation.text` or :func:`notation.latex`) with this line's letters."""
+        names = dict(self.names)
+        return lambda e: printer(e, names=names)
 
 
-def _where(exprs: list[Expr], show, fmt: str) -> str:
+def _where(exprs: list[Expr], show, fmt: str, names: tuple = ()) -> str:
     """``,  with u = h(z)`` for the chain rule's inner functions in ``exprs``."""
-    bound = notation.bindings(*exprs)
+    bound = notation.bindings(*exprs, names=dict(names))
     if not bound:
         return ""
     eqs = ", ".join(f"{show(v)} = {show(h)}" for v, h in bound)
@@ -155,10 +163,11 @@ class Steps:
         tx = notation.text
         lines = [f"{self.name}:  g(z) = {tx(self.definition)}", ""]
         for i, s, head in self._chain():
+            show = s.shown(tx)
             if head is not None:
-                lines.append(" = ".join(tx(e) for e in head) + _where(head, tx, "text"))
+                lines.append(" = ".join(show(e) for e in head) + _where(head, show, "text", s.names))
             lines.append(f"{i:2d}. {s.rule}: {s.full_note}")
-            lines.append(f"      = {tx(s.after)}" + _where([s.after], tx, "text"))
+            lines.append(f"      = {show(s.after)}" + _where([s.after], show, "text", s.names))
         lines.append("")
         lines.append(f"g'(z) = {tx(self.result)}")
         if self.aform is not None:
@@ -171,11 +180,12 @@ class Steps:
         lt = notation.latex
         lines = [f"**{self.name}**: $g(z) = {lt(self.definition)}$", ""]
         for i, s, head in self._chain():
+            show = s.shown(lt)
             if head is not None:
                 lines += ([""] if lines[-1] else []) + [
-                    "$" + " = ".join(lt(e) for e in head) + "$" + _where(head, lt, "markdown"), ""]
+                    "$" + " = ".join(show(e) for e in head) + "$" + _where(head, show, "markdown", s.names), ""]
             lines.append(f"{i}. **{_md_escape(s.rule)}** — {_md_escape(s.full_note)}  ")
-            lines.append(f"   $= {lt(s.after)}$" + _where([s.after], lt, "markdown"))
+            lines.append(f"   $= {show(s.after)}$" + _where([s.after], show, "markdown", s.names))
         lines.append("")
         lines.append(f"$g'(z) = {lt(self.result)}$" + (
             f", and with $a = g(z)$: $g'(z) = {lt(self.aform)}$" if self.aform is not None else ""))
@@ -187,14 +197,15 @@ class Steps:
         lt = notation.latex
         rows = [f"g(z) &= {lt(self.definition)}"]
         for i, s, head in self._chain():
-            tag = rf"\text{{({i}) {_tex_escape(s.rule)}}}" + _where([s.after], lt, "latex")
+            show = s.shown(lt)
+            tag = rf"\text{{({i}) {_tex_escape(s.rule)}}}" + _where([s.after], show, "latex", s.names)
             if head is not None and len(head) == 2:
-                rows.append(f"{lt(head[0])} &= {lt(head[1])}" + _where(head, lt, "latex"))
+                rows.append(f"{show(head[0])} &= {show(head[1])}" + _where(head, show, "latex", s.names))
                 head = None
             if head is not None:
-                rows.append(f"{lt(head[0])} &= {lt(s.after)} && {tag}")
+                rows.append(f"{show(head[0])} &= {show(s.after)} && {tag}")
             else:
-                rows.append(f"&= {lt(s.after)} && {tag}")
+                rows.append(f"&= {show(s.after)} && {tag}")
         if self.aform is not None:
             rows.append(f"g'(z) &= {lt(self.aform)} && \\text{{with }} a = g(z)")
         return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
@@ -299,7 +310,7 @@ def _subs_rule(s: Subs, var: Symbol = u) -> tuple[str, Expr, str]:
             f"d/d{var}[{tx(outer)}] = {tx(outer.diff(var))}, then put back {var} = {tx(point)}")
 
 
-def _next(expr: Expr, values: Mapping) -> tuple[str, dict, str] | None:
+def _next(expr: Expr, values: Mapping, names: Mapping) -> tuple[str, dict, str] | None:
     """The next rewrite of ``expr``: ``(rule, {node: replacement}, note)``, or None when done."""
     nodes = [n for n in sympy.preorder_traversal(expr)
              if isinstance(n, Subs) or (isinstance(n, Derivative) and n.variables == (z,))]
@@ -317,10 +328,10 @@ def _next(expr: Expr, values: Mapping) -> tuple[str, dict, str] | None:
             rule, note = "constant rule and derivative of z", "a constant's derivative is 0; d/dz[z] = 1"
         return rule, repl, note
     # one rule per step, applied wherever it applies; each inner function named as it is shown
-    # (u, v, ... by notation.bindings: the Subs objects themselves all bind u)
+    # (u, v, ... by notation.name_inner, from line to line: the Subs objects themselves all bind u)
     subs = [n for n in nodes if isinstance(n, Subs)]
     if subs:
-        shown = {point: v for v, point in notation.bindings(expr)}
+        shown = notation.name_inner(names, expr)
         found = [(n, *_subs_rule(n, shown.get(n.point[0], u))) for n in subs]
     else:
         found = [(n, *_rule(n, values)) for n in nodes]
@@ -328,7 +339,7 @@ def _next(expr: Expr, values: Mapping) -> tuple[str, dict, str] | None:
     chosen = [f for f in found if f[1] == rule]
     repl = {f[0]: f[2] for f in chosen}
     if rule == "chain rule":
-        shown = {point: v for v, point in notation.bindings(expr.xreplace(repl))}
+        shown = notation.name_inner(names, expr, expr.xreplace(repl))
         chosen = [(n, *_rule(n, values, shown.get(_inner(n), u))) for n, *_ in chosen]
     notes = list(dict.fromkeys(f[3] for f in chosen))
     return rule, repl, "; ".join(notes)
@@ -529,10 +540,14 @@ def steps(
     _require_real(g, values, bps)
     out: list[Step] = []
 
+    names: dict = {}  # the letter of each inner function of the chain rule, carried line to line
+
     def add(rule: str, before: Expr, after: Expr, note: str, label: Expr | None = None) -> None:
+        nonlocal names
         c = check(_evaluated(before), _evaluated(after), values=values, breakpoints=bps, timeout=timeout,
                   excluded=exact)
-        out.append(Step(rule, before, after, note, c, label))
+        names = notation.name_inner(names, before, after)
+        out.append(Step(rule, before, after, note, c, label, tuple(names.items())))
 
     tx = notation.text
     gz = GPRIME(z)
@@ -547,7 +562,7 @@ def steps(
             add("rewrite by cases", current, Derivative(pw, z), f"{tx(start)} = {tx(pw)}", gz)
             current = Derivative(pw, z)
     for _ in range(_MAX_STEPS):
-        nxt = _next(current, values)
+        nxt = _next(current, values, names)
         if nxt is None:
             break
         rule, repl, note = nxt
