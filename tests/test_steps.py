@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import random
+import re
 
 import mpmath
 import pytest
 import sympy
-from sympy import Rational, Symbol, exp, sympify
+from sympy import Derivative, Limit, Piecewise, Rational, Subs, Symbol, UnevaluatedExpr, exp, sympify
 
 from symderiv import all_activations, custom, derive
 from symderiv.catalogue import a, z
@@ -16,6 +19,14 @@ from symderiv.teach.steps import steps
 from symderiv.teach.verify import CheckFailed, check, evaluate
 
 ALPHA = Symbol("alpha")
+#: What a student must never see: SymPy's internal spellings.
+INTERNALS = ("Subs(", "Derivative(", "ITE(", "Symbol(", "Piecewise(", "Limit(", "Eq(", "\\partial")
+
+
+@functools.cache
+def _catalogue_steps(name: str):
+    """One derivation per catalogue entry (defaults fixed), shared by the tests of this module."""
+    return steps(name, defaults=True)
 
 
 def _read(text: str) -> sympy.Expr:
@@ -46,6 +57,84 @@ def test_sigmoid_reads_like_the_lesson():
     A = Symbol("a")
     assert sympy.expand(_plain(_read(s["aform"])) - A * (1 - A)) == 0
     assert sympy.expand(_plain(_read(s["steps"][-1]["after"])) - A * (1 - A)) == 0
+
+
+def _in_order(text: str, parts: list[str]) -> None:
+    at = 0
+    for part in parts:
+        found = text.find(part, at)
+        assert found >= 0, f"{part!r} missing after position {at}:\n{text}"
+        at = found + len(part)
+
+
+def test_sigmoid_text_is_the_lesson_with_u_and_a_times_one_minus_a():
+    out = steps("sigmoid").render("text")
+    _in_order(out, [
+        # the chain rule with u = 1 + e^{-z}, d/du (1/u) = -1/u^2
+        "= d/du[1/u] * d/dz[1 + exp(-z)],  with u = 1 + exp(-z)",
+        "d/du[1/u] = -1/u**2",
+        "= -1/(1 + exp(-z))**2 * d/dz[1 + exp(-z)]",
+        # the lesson's e^{-z}/(1+e^{-z})^2, split as 1/(1+e^{-z}) * e^{-z}/(1+e^{-z})
+        "= exp(-z)/(1 + exp(-z))**2",
+        "= 1/(1 + exp(-z)) * exp(-z)/(1 + exp(-z))",
+        # the intermediate 1 - a = e^{-z}/(1+e^{-z})
+        "1 - a = 1 - 1/(1 + exp(-z))",
+        "= exp(-z)/(1 + exp(-z))",
+        "= 1/(1 + exp(-z)) * (1 - 1/(1 + exp(-z)))",
+        "= a*(1 - a)",
+    ])
+    assert "write in terms of g(z)" not in out  # the opaque step is gone
+
+
+def test_tanh_text_goes_through_one_minus_tanh_squared():
+    s = steps("tanh")
+    out = s.render("text")
+    _in_order(out, [
+        "tanh(z) = (exp(z) - exp(-z))/(exp(z) + exp(-z))",
+        "quotient rule",
+        "= 1 - ((exp(z) - exp(-z))/(exp(z) + exp(-z)))**2",
+        "= 1 - tanh(z)**2",
+        "= 1 - a**2",
+    ])
+    rules = [st.rule for st in s.steps]
+    assert "simplify" not in rules and rules.index("split the fraction") < rules.index("definition of tanh")
+
+
+def test_sigmoid_latex_aligns_on_one_equals_per_line():
+    latex = steps("sigmoid").render("latex")
+    _assert_latex_ok(latex)
+    lines = latex.splitlines()[1:-1]
+    # the left side is written once per equation, never repeated: continuation lines start with &=
+    heads = [line.split("&=")[0].strip() for line in lines if not line.startswith("&=")]
+    assert heads == ["g(z)", "g'(z)", "1 - a", "g'(z)", "g'(z)"], heads
+    assert "\\partial" not in latex and latex.count("\\frac{d}{dz}") >= 5
+    assert "\\text{with } u = 1 + e^{- z}" in latex
+
+
+def test_kink_closing_line_states_what_is_known():
+    note = steps("relu").steps[-1].note
+    assert "negligible" not in note and "Bertoin" in note and "16-bit" in note
+    assert "any value in [0, 1] is a subgradient" in note
+
+
+def test_chain_rule_names_each_inner_function():
+    # two chain rules in one step get two letters, each bound once beside the line
+    s = steps(custom("exp(-z) + log(1 + z**2)"))
+    chain = next(st for st in s.steps if st.rule == "chain rule")
+    text = chain.as_json()["text"]
+    named = re.findall(r"d/d([uv])\[(exp|log)\(\1\)\]", text)
+    assert sorted(named) == [("u", "exp"), ("v", "log")] or sorted(named) == [("u", "log"), ("v", "exp")], text
+    bound = dict(re.findall(r"([uv]) = ([^,]+)", text.split(",  with ")[1]))
+    assert {bound[v] for v, f in named} == {"-z", "z**2 + 1"}, text
+    # and each outer derivative is evaluated under the name it was shown with
+    after = s.steps[s.steps.index(chain) + 1].note + s.steps[s.steps.index(chain) + 2].note
+    assert all(f"then put back {v} = {bound[v]}" in after for v, _ in named), after
+
+
+def test_piecewise_conditions_read_as_intervals():
+    out = _catalogue_steps("relu6").render("text")
+    assert "if 0 < z < 6" in out and "Piecewise" not in out
+    assert "\\frac{d}{dz}" in _catalogue_steps("leaky_relu").render("latex")  # alpha*z: still d, not partial
 
 
 def test_tanh_ends_at_one_minus_a_squared():
@@ -86,16 +175,56 @@ def _numeric_derivative(expr, t, values):
         return mpmath.diff(f, mpmath.mpf(t))
 
 
+def _ev(e, env: dict) -> mpmath.mpf:
+    """``e`` at ``env`` with mpmath, written apart from symderiv.teach.verify: lambdify for plain
+    expressions, mpmath.diff for a derivative, the point beside b for a one-sided limit."""
+    if isinstance(e, Derivative):
+        (var, n), = e.variable_count
+        return mpmath.diff(lambda t: _ev(e.expr, {**env, var: t}), env[var], n)
+    if isinstance(e, Subs):
+        inner = {**env, **{v: _ev(p, env) for v, p in zip(e.variables, e.point, strict=True)}}
+        return _ev(e.expr, inner)
+    if isinstance(e, Limit):
+        f, var, b, side = e.args
+        return _ev(f, {**env, var: _ev(b, env) + (-1 if str(side) == "-" else 1) * mpmath.mpf(10) ** -45})
+    if isinstance(e, UnevaluatedExpr):
+        return _ev(e.args[0], env)
+    if isinstance(e, Piecewise):
+        at = {k: sympy.Float(mpmath.nstr(v, 70), 70) for k, v in env.items()}
+        for value, cond in e.args:
+            if bool(cond.subs(at)):
+                return _ev(value, env)
+        return mpmath.nan
+    if not e.has(Derivative, Subs, Limit, UnevaluatedExpr, Piecewise):
+        syms = sorted(e.free_symbols, key=str)
+        try:
+            value = sympy.lambdify(syms, e, "mpmath")(*[env[x] for x in syms])
+        except (ZeroDivisionError, ValueError, TypeError):
+            return mpmath.nan
+        return value if isinstance(value, mpmath.mpf) else mpmath.mpmathify(value)
+    args = [_ev(x, env) for x in e.args]
+    if e.is_Add:
+        return mpmath.fsum(args)
+    if e.is_Mul:
+        return mpmath.fprod(args)
+    if e.is_Pow:
+        return args[0] ** args[1]
+    x = Symbol("x")
+    return sympy.lambdify(x, e.func(x), "mpmath")(args[0])
+
+
 @pytest.mark.parametrize("act", all_activations(), ids=lambda x: x.name)
 def test_every_catalogue_entry(act):
-    s = steps(act, defaults=True)
+    """Checked steps, the JSON schema, g' right, no internals shown, every step true at random points."""
+    s = _catalogue_steps(act.name)
     assert s.steps, "no steps"
-    # every step went through the checker; JSON round-trips through sympify
+    # every step went through the checker; JSON keeps its schema and round-trips through sympify
     assert all(st.check is not None for st in s.steps)
     data = json.loads(json.dumps(s.as_json()))
     assert set(data) >= {"steps", "result", "aform"}
     for st in data["steps"]:
-        assert set(st) == {"rule", "before", "after", "note"}
+        assert set(st) >= {"rule", "before", "after", "note"}
+        assert isinstance(st["text"], str) and isinstance(st["latex"], str)
         _read(st["before"]), _read(st["after"])
     # the result is g' (independently: mpmath's numerical derivative of g at 40 digits)
     g = derive(act, defaults=True)
@@ -112,6 +241,64 @@ def test_every_catalogue_entry(act):
         with mpmath.workdps(40):
             value = evaluate(s.aform.subs(a, g.definition), {z: mpmath.mpf("0.3")})
             assert abs(value - _numeric_derivative(g.definition, "0.3", {})) < mpmath.mpf(10) ** -30
+    # one derivation per entry, three independent checks (xdist would otherwise redo it per test)
+    _assert_no_internals(s)
+    _assert_steps_hold(s)
+
+
+def _assert_no_internals(s) -> None:
+    """No SymPy internals in text, markdown, LaTeX or the JSON's readable fields; valid LaTeX."""
+    shown = {fmt: s.render(fmt) for fmt in ("text", "markdown", "latex")}
+    shown["json text"] = "\n".join(st["text"] + st["latex"] for st in s.as_json()["steps"])
+    for fmt, out in shown.items():
+        leaked = [w for w in INTERNALS if w in out]
+        assert not leaked, (fmt, leaked)
+        assert "negligible" not in out, fmt  # Bertoin et al. 2021: the kink's value can matter
+    latex = shown["latex"]
+    assert "\\frac{d}{dz}" in latex or not any(isinstance(st.before, Derivative) for st in s.steps)
+    _assert_latex_ok(latex)
+
+
+def _assert_latex_ok(latex: str) -> None:
+    """An align* block, one ``&=`` per line, braces and \\left/\\right balanced."""
+    lines = latex.splitlines()
+    assert lines[0] == "\\begin{align*}" and lines[-1] == "\\end{align*}"
+    for line in lines[1:-1]:
+        assert line.count("&=") == 1, line
+        assert not line.startswith("&") or line.startswith("&= "), line
+    body = re.sub(r"\\[{}]", "", latex)
+    depth = 0
+    for ch in body:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0, "a } closes nothing"
+    assert depth == 0, "unbalanced braces"
+    assert len(re.findall(r"\\left\b", latex)) == len(re.findall(r"\\right\b", latex))
+
+
+def _assert_steps_hold(s) -> None:
+    """Each step's before = after at seeded random points, at 50 digits, by the evaluator above
+    (not the module's own check); the a-form steps with a replaced by g(z)."""
+    g = s.definition
+    bps = [float(k.z) for k in s.derivation.kinks]
+    rng = random.Random(s.name)
+    points = []
+    while len(points) < 3:
+        t = round(rng.uniform(-3.9, 3.9), 3)
+        if all(abs(t - b) > 0.05 for b in bps):
+            points.append(mpmath.mpf(str(t)))
+    for st in s.steps:
+        before, after = st.before.subs(a, g), st.after.subs(a, g)
+        if after.has(sympy.oo, -sympy.oo, sympy.zoo):
+            continue  # a pole beside a kink: the module checks the growth; no finite value to compare
+        used = 0
+        for t in points if before.has(z) or after.has(z) else points[:1]:
+            with mpmath.workdps(60):
+                x, y = _ev(before, {z: t}), _ev(after, {z: t})
+                if not (mpmath.isfinite(x) and mpmath.isfinite(y)):
+                    continue
+                assert abs(x - y) <= mpmath.mpf(10) ** -40 * max(1, abs(x)), (st.rule, t, x, y)
+                used += 1
+        assert used, f"{st.rule}: no point where both sides are real"
 
 
 def test_custom_expression():
@@ -129,8 +316,8 @@ def test_custom_expression_with_a_half_line_domain():
 def test_a_wrong_rule_is_caught(monkeypatch):
     real = steps_module._rule
 
-    def broken(d, values):
-        rule, value, note = real(d, values)
+    def broken(d, values, *args):
+        rule, value, note = real(d, values, *args)
         return (rule, 2 * value, note) if rule == "sum rule" else (rule, value, note)
 
     monkeypatch.setattr(steps_module, "_rule", broken)
@@ -169,7 +356,9 @@ def test_undecided_symbolic_proof_is_marked(monkeypatch):
     monkeypatch.setattr(verify, "_symbolic", lambda *args, **kwargs: None)
     s = steps("sigmoid")
     assert s.numeric_only() == list(range(len(s.steps)))
-    assert all("checked numerically at 50 digits only" in st["note"] for st in s.as_json()["steps"])
+    assert all("numeric check only" in st["note"] for st in s.as_json()["steps"])
+    for fmt in ("text", "markdown", "latex"):  # nothing claims a proof the engine did not give
+        assert "proved" not in s.render(fmt), fmt
 
 
 def test_public_api():
