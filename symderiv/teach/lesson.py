@@ -283,7 +283,8 @@ _G = sympy.Function("g")
 _BACKPROP = (f'<math xmlns="{_MATHML_NS}" display="block"><mrow>'
              '<mfrac><mrow><mo>∂</mo><mi>L</mi></mrow><mrow><mo>∂</mo><mi>z</mi></mrow></mfrac><mo>=</mo>'
              '<mfrac><mrow><mo>∂</mo><mi>L</mi></mrow><mrow><mo>∂</mo><mi>a</mi></mrow></mfrac><mo>·</mo>'
-             '<msup><mi>g</mi><mo>′</mo></msup><mo>(</mo><mi>z</mi><mo>)</mo></mrow></math>')
+             '<msup><mi>g</mi><mo>′</mo></msup><mo stretchy="false">(</mo><mi>z</mi>'
+             '<mo stretchy="false">)</mo></mrow></math>')
 _FROM_TEXT = {"z": z, "a": a, "Symbol": sympy.Symbol, "oo": sympy.oo}
 
 
