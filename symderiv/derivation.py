@@ -294,6 +294,9 @@ def resolve(
     return act, fixed
 
 
+_AFORM_OUT_OF_TIME = "no a-form: the search ran out of its"
+
+
 def _once(fn):
     """Remember each derivation for the life of the process (they are pure and cost seconds,
     the a-form being proved; tables, plots, steps and notebooks ask again for the same ones).
@@ -310,9 +313,11 @@ def _once(fn):
             hash(key)
         except (SymderivError, TypeError):  # unknown names fail in fn, with its message
             return fn(name, params, defaults=defaults, convention=convention)
-        if key not in memo:
-            memo[key] = fn(name, params, defaults=defaults, convention=convention)
-        d = memo[key]
+        d = memo.get(key)
+        if d is None:
+            d = fn(name, params, defaults=defaults, convention=convention)
+            if not (d.aform_note or "").startswith(_AFORM_OUT_OF_TIME):  # running out is no fact
+                memo[key] = d
         return dataclasses.replace(d, params=dict(d.params),
                                    kinks=[dataclasses.replace(k, values=dict(k.values)) for k in d.kinks])
 

@@ -17,10 +17,10 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from symderiv.cli import main  # noqa: E402
-from symderiv.teach import lesson  # noqa: E402
+from symderiv.cli import main
+from symderiv.teach import lesson
 
-from . import chromium  # noqa: E402
+from . import chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ def register(sub) -> None:
                    help="value marked at kinks in the plots and used for g'(0) (default torch)")
     p.add_argument("--force", action="store_true",
                    help="overwrite a file symderiv did not write, or one edited since")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, budget=600.0)  # the a-form search may take the generator's 300 s
 
 
 def run(args) -> int:

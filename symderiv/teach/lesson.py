@@ -635,10 +635,22 @@ def page(names: Sequence[str | Activation] | None = None, *, convention: str = "
     ``names``: catalogue names or aliases, or :class:`~symderiv.catalogue.Activation` records
     (:func:`symderiv.custom`); default :data:`LESSON`. ``convention``: the value marked at the
     kinks in the plots and used for g′(0) in the tables (every convention is in the kink
-    tables).
+    tables). The a-form search gets the generator's budget (``symderiv generate``'s), so that
+    the page does not depend on how busy the machine is.
     """
     if convention not in calculus.CONVENTIONS:
         raise SymderivError(f"unknown convention {convention!r} (one of {', '.join(calculus.CONVENTIONS)})")
+    from .. import aform
+    from ..codegen.emit import GENERATE_AFORM_TIMEOUT
+
+    saved, aform.TIMEOUT = aform.TIMEOUT, GENERATE_AFORM_TIMEOUT  # the page must not depend on the load
+    try:
+        return _page(names, convention)
+    finally:
+        aform.TIMEOUT = saved
+
+
+def _page(names: Sequence[str | Activation] | None, convention: str) -> str:
     targets = _targets(names)
     lesson = [t[0].name for t in targets] == list(LESSON)
     toc = "".join(f'<li><a href="#{anchor}">{_e(title)}</a></li>' for _, title, anchor in targets)
