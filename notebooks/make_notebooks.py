@@ -1,17 +1,41 @@
-"""Write the notebooks in this folder from the cells below (committed without outputs).
+"""Write the notebooks in this folder from the cells below, executed, so they read on a code host.
 
-Run ``python notebooks/make_notebooks.py`` after editing; ``tests/test_notebooks.py``
-executes every notebook from a clean kernel.
+    python notebooks/make_notebooks.py          # write both and execute them (refresh the outputs)
+    python notebooks/make_notebooks.py --check  # exit 1 naming each notebook whose outputs are stale
+
+Each notebook is executed top to bottom from a clean kernel running this interpreter (and the
+symderiv of this tree) with nbclient, then kept deterministic: cell ids are ``<notebook>-<n>``,
+execution counts run 1, 2, ... from the clean kernel, no timing metadata, the kernel's language
+version left out, plots as PNG without a software stamp. ``tests/test_notebooks.py`` executes
+them again and fails when the committed outputs differ from the fresh ones (:func:`stale`):
+
+* text (streams on stdout, ``text/plain``, ``text/markdown``, errors): exactly;
+* PNG images: by SHA-256 when this matplotlib is the version that made them (recorded in the
+  notebook's metadata; Agg's pixels are the same on every run of one version), otherwise by
+  presence and pixel size, since another matplotlib draws other pixels;
+* stderr is not compared (library warnings differ between environments);
+* the cells in :data:`LOAD_DEPENDENT` (the whole-catalogue table) by the kinds of their outputs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import hashlib
+import json
+import os
+import struct
+import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+KERNEL = "symderiv-notebooks-python"
+TIMEOUT = 300  # seconds per cell
 
 
 def md(text: str):
@@ -27,7 +51,7 @@ SHOW_FIG = '''
 def show(fig):
     """Display a matplotlib Figure (drawn on the Agg canvas, no pyplot) as a PNG."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})  # no version stamp
     display(Image(data=buf.getvalue()))
 '''
 
@@ -48,10 +72,15 @@ import sympy
 from IPython.display import Image, Markdown, display
 
 import symderiv
+import symderiv.aform
 from symderiv.claims import verify_claim
 from symderiv.teach.plot import figure
 from symderiv.teach.steps import steps
 from symderiv.teach.table import render, table
+
+# these outputs are committed: the a-form search gets the generator's budget (not the interactive
+# one), so that what is found never depends on how busy the machine is
+symderiv.aform.TIMEOUT = 300.0
 """ + SHOW_FIG),
     md("""
 ## 1–4. The four derivations, step by step
@@ -299,9 +328,14 @@ import sympy
 from IPython.display import Image, Markdown, display
 
 import symderiv
+import symderiv.aform
 from symderiv.teach.plot import figure
 from symderiv.teach.steps import steps
 from symderiv.teach.table import render, table, table_row
+
+# these outputs are committed: the a-form search gets the generator's budget (not the interactive
+# one), so that what is found never depends on how busy the machine is
+symderiv.aform.TIMEOUT = 300.0
 """ + SHOW_FIG),
     md("""
 ## The catalogue table
@@ -350,11 +384,11 @@ if torch is not None:
     x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     for name, fn in [("relu", F.relu), ("leaky_relu", lambda t: F.leaky_relu(t, 0.01))]:
         (g,) = torch.autograd.grad(fn(x).sum(), x)
-        ours = symderiv.derive(name, defaults=True).kinks[0].values["torch"]
-        print(f"{name}: torch autograd at 0 = {g.item()}, catalogue = {ours}")
-        assert g.item() == float(ours)
-else:
-    print("torch not installed: the catalogue's recorded values are shown above")
+        assert g.item() == float(symderiv.derive(name, defaults=True).kinks[0].values["torch"])
+# the same lines with or without PyTorch, so that the committed output does not depend on it
+for name in ("relu", "leaky_relu"):
+    print(f"{name}: g'(0) in the catalogue's torch profile = "
+          f"{symderiv.derive(name, defaults=True).kinks[0].values['torch']}")
 """),
     md("""
 ## Accuracy of the naive formulas and of the generated kernels (ULP error against mpmath)
@@ -439,15 +473,165 @@ show(figure([act, "silu", "mish"]))
 ]
 
 
-def main() -> None:
-    for name, cells in (("01-the-lesson.ipynb", LESSON), ("02-beyond-the-lesson.ipynb", BEYOND)):
-        nb = new_notebook(cells=cells, metadata={
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        })
-        nbformat.validate(nb)
-        nbformat.write(nb, HERE / name)
+NOTEBOOKS = {"01-the-lesson.ipynb": LESSON, "02-beyond-the-lesson.ipynb": BEYOND}
+
+
+def build(name: str):
+    """The notebook ``name`` from its cells, not executed, with stable cell ids."""
+    stem = name.split("-")[0]
+    cells = [nbformat.from_dict(dict(c)) for c in NOTEBOOKS[name]]
+    for i, cell in enumerate(cells):
+        cell.id = f"nb{stem}-{i:02d}"
+    nb = new_notebook(cells=cells, metadata=_metadata())
+    nbformat.validate(nb)
+    return nb
+
+
+def _metadata(matplotlib_version: str | None = None) -> dict:
+    meta = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    }
+    if matplotlib_version:
+        meta["symderiv"] = {"matplotlib": matplotlib_version}
+    return meta
+
+
+@contextlib.contextmanager
+def this_python_kernel():
+    """A kernelspec running this very interpreter on this tree's symderiv, for the block."""
+    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "PYTHONPATH")}
+    with tempfile.TemporaryDirectory(prefix="symderiv-kernel-") as tmp:
+        spec = Path(tmp) / "kernels" / KERNEL
+        spec.mkdir(parents=True)
+        (spec / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "symderiv notebooks", "language": "python",
+        }))
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [tmp, saved["JUPYTER_PATH"]]))
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved["PYTHONPATH"]]))
+        try:
+            yield KERNEL
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def execute(nb, kernel: str = KERNEL):
+    """Run ``nb`` from a clean kernel (in place) and strip what varies between runs."""
+    import matplotlib
+    import nbclient
+
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbclient.NotebookClient(nb, timeout=TIMEOUT, kernel_name=kernel, record_timing=False,
+                            resources={"metadata": {"path": str(HERE)}}).execute()
+    nb.metadata = nbformat.from_dict(_metadata(matplotlib.__version__))
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = _coalesced(cell.outputs)
+    return nb
+
+
+def _coalesced(outputs: list) -> list:
+    """Consecutive writes to one stream as one output (how they split depends on timing)."""
+    out: list = []
+    for o in outputs:
+        if o.output_type == "stream" and out and out[-1].output_type == "stream" and out[-1].name == o.name:
+            out[-1].text += o.text
+        else:
+            out.append(o)
+    return out
+
+
+def _png_size(data: str) -> tuple[int, int]:
+    import base64
+
+    raw = base64.b64decode(data)
+    return struct.unpack(">II", raw[16:24])
+
+
+def _outputs(nb, same_images: bool) -> list[list]:
+    """Per code cell, its outputs as compared (see the module's docstring)."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        shown = []
+        for o in _coalesced(copy.deepcopy(cell.outputs)):
+            if o.output_type == "stream":
+                if o.name == "stdout":
+                    shown.append(("stdout", o.text))
+            elif o.output_type == "error":
+                shown.append(("error", o.ename, o.evalue))
+            else:
+                data = {}
+                for mime, value in sorted(o.get("data", {}).items()):
+                    if mime == "image/png":
+                        data[mime] = (hashlib.sha256(value.encode()).hexdigest() if same_images
+                                      else _png_size(value))
+                    else:
+                        data[mime] = value if isinstance(value, str) else "".join(value)
+                shown.append((o.output_type, data))
+        out.append(shown)
+    return out
+
+
+#: Cells whose text depends on how busy the machine is, compared by the kinds of their outputs
+#: only: the catalogue table's entries fall back to 50-digit numerics when SymPy's solveset or
+#: limit exceeds its 3 s budget (symderiv/teach/table.py), so under load an entry may change form.
+LOAD_DEPENDENT = {"nb02-03"}
+
+
+def _kinds(shown: list) -> list:
+    return [(o[0], sorted(o[1])) if isinstance(o[1], dict) else o[0] for o in shown]
+
+
+def stale(committed, fresh) -> list[str]:
+    """What differs between the committed notebook and a fresh execution (empty: up to date)."""
+    made_with = committed.metadata.get("symderiv", {}).get("matplotlib")
+    same = made_with is not None and made_with == fresh.metadata.get("symderiv", {}).get("matplotlib")
+    problems = []
+    if [c.source for c in committed.cells] != [c.source for c in fresh.cells]:
+        problems.append("the cells differ from notebooks/make_notebooks.py")
+    old, new = _outputs(committed, same), _outputs(fresh, same)
+    ids = [c.id for c in committed.cells if c.cell_type == "code"]
+    for i, (a, b) in enumerate(zip(old, new, strict=False)):
+        if ids[i] in LOAD_DEPENDENT:
+            a, b = _kinds(a), _kinds(b)
+        if a != b:
+            problems.append(f"code cell {i + 1}: committed outputs differ from a fresh run")
+    if len(old) != len(new):
+        problems.append("a different number of code cells")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    check = "--check" in args
+    status = 0
+    with this_python_kernel() as kernel:
+        for name in NOTEBOOKS:
+            fresh = execute(build(name), kernel)
+            path = HERE / name
+            if check:
+                problems = stale(nbformat.read(path, as_version=4), fresh) if path.exists() else ["missing"]
+                for p in problems:
+                    print(f"{path.name}: {p}")
+                status |= bool(problems)
+            else:
+                nbformat.validate(fresh)
+                nbformat.write(fresh, path)
+                print(f"wrote {path.relative_to(ROOT)}")
+    if status:
+        print("stale: run python notebooks/make_notebooks.py and commit the notebooks")
+    return status
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

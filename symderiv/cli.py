@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from .errors import SymderivError
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("list", "derive", "verify", "steps", "table", "plot", "generate", "accuracy")
+COMMANDS = ("list", "derive", "verify", "steps", "table", "plot", "lesson", "generate", "accuracy")
 
 #: Seconds a command may run unless it sets its own default (``p.set_defaults(budget=...)``,
 #: for commands that go over the whole catalogue: :data:`CATALOGUE_BUDGET`) or the user gives

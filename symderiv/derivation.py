@@ -11,6 +11,8 @@ Piecewise((1/5, z < 0), (1, z > 0))
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from numbers import Number
@@ -20,7 +22,7 @@ from sympy import Expr, Integer, Rational
 
 from . import calculus
 from .catalogue import Activation, Param, _shown, get, z
-from .errors import BadParameterValue, ParseError, UnknownConvention
+from .errors import BadParameterValue, ParseError, SymderivError, UnknownConvention
 from .parse import check_constant, parse_expr_safe, parse_number
 from .printing import decimal, to_text
 
@@ -317,6 +319,38 @@ def resolve(
     return act, fixed
 
 
+_AFORM_OUT_OF_TIME = "no a-form: the search ran out of its"
+
+
+def _once(fn):
+    """Remember each derivation for the life of the process (they are pure and cost seconds,
+    the a-form being proved; tables, plots, steps and notebooks ask again for the same ones).
+    Each caller gets its own copy of the mutable parts (``params``, ``kinks``)."""
+    memo: dict[tuple, Derivation] = {}
+
+    @functools.wraps(fn)
+    def remembered(name, params=None, *, defaults=False, convention="torch"):
+        try:
+            act = name if isinstance(name, Activation) else get(name)
+            key = (act.name, act.expr, act.params, act.constraints, act.family,
+                   tuple((fw, tuple(m.items())) for fw, m in act.conventions.items()),
+                   tuple(sorted((str(k), str(v)) for k, v in (params or {}).items())), defaults, convention)
+            hash(key)
+        except (SymderivError, TypeError):  # unknown names fail in fn, with its message
+            return fn(name, params, defaults=defaults, convention=convention)
+        d = memo.get(key)
+        if d is None:
+            d = fn(name, params, defaults=defaults, convention=convention)
+            if not (d.aform_note or "").startswith(_AFORM_OUT_OF_TIME):  # running out is no fact
+                memo[key] = d
+        return dataclasses.replace(d, params=dict(d.params),
+                                   kinks=[dataclasses.replace(k, values=dict(k.values)) for k in d.kinks])
+
+    remembered.cache_clear = memo.clear
+    return remembered
+
+
+@_once
 def derive(
     name: str | Activation,
     params: Mapping[str, object] | None = None,
