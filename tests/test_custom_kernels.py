@@ -17,6 +17,10 @@ from symderiv import accuracy
 
 from .conftest import ROOT
 
+# one worker computes this module's expensive module-scoped fixture (--dist loadgroup),
+# not both
+pytestmark = pytest.mark.xdist_group("custom_kernels")
+
 K = mpmath.mpf(851) / 500  # 1.702
 
 

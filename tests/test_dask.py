@@ -10,6 +10,10 @@ import pytest
 
 from symderiv import kernels
 
+# one worker computes this module's expensive module-scoped fixture (--dist loadgroup),
+# not both
+pytestmark = pytest.mark.xdist_group("dask")
+
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 

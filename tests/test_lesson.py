@@ -22,6 +22,10 @@ from symderiv.teach import lesson
 
 from . import chromium
 
+# one worker computes this module's expensive module-scoped fixture (--dist loadgroup),
+# not both
+pytestmark = pytest.mark.xdist_group("lesson")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -13,6 +13,10 @@ from symderiv import all_activations, derive
 from symderiv.catalogue import z
 from symderiv.teach.table import COLUMNS, render, table, table_row
 
+# one worker computes this module's expensive module-scoped fixture (--dist loadgroup),
+# not both
+pytestmark = pytest.mark.xdist_group("table")
+
 A = Symbol("a")
 
 

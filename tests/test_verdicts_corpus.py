@@ -18,6 +18,10 @@ import sys
 import mpmath
 import pytest
 
+# one worker computes this module's expensive module-scoped fixture (--dist loadgroup),
+# not both
+pytestmark = pytest.mark.xdist_group("corpus")
+
 DPS = 600  # the claims' own cancellations (exp(402)*(1 - σ(402))) cost up to 180 digits
 mp = mpmath.mp
 
