@@ -82,9 +82,12 @@ def verify_claim(
     act, fixed = resolve(activation, params)
     conditions: tuple = ()
     if isinstance(claim, str):
-        parsed = parse_claim(claim, act.symbols, functions=activation_functions())
+        funcs = activation_functions()
+        parsed = parse_claim(claim, act.symbols, functions=funcs)
         claim_expr, conditions = parsed.expr, parsed.conditions
-        claim_expr = _called_defaults(claim_expr, act, claim)
+        # in a claim about act only act's own parameters are symbolic: one that a called
+        # activation brings in (beta of softplus(z) in a claim about mish) takes its default
+        fixed = {**fixed, **_implicit_defaults((claim,), (claim_expr,), set(act.symbols.values()), funcs)}
     else:
         from .prove import _as_expr
 
@@ -115,10 +118,11 @@ def verify_claim(
     return Verdict(verdict.status, verdict.method, verdict.counterexample, note, verdict.assumptions)
 
 
-def _implicit_defaults(texts, exprs, fixed, funcs) -> dict[Symbol, Expr]:
-    """Defaults for the parameters an identity only brings in through a call: ``softplus(z)``
-    means softplus with beta = 1 unless ``beta`` is written or given. A parameter shared by
-    called activations with different defaults (``elu(z) + leaky_relu(z)``) stays symbolic."""
+def _implicit_defaults(texts, exprs, keep, funcs) -> dict[Symbol, Expr]:
+    """Defaults for the parameters the texts only bring in through a call: ``softplus(z)``
+    means softplus with beta = 1 unless ``beta`` is written (or is in ``keep``). A parameter
+    shared by called activations with different defaults (``elu(z) + leaky_relu(z)``) stays
+    symbolic: the claim must then hold for all its values."""
     import ast
 
     written: set[str] = set()
@@ -132,7 +136,7 @@ def _implicit_defaults(texts, exprs, fixed, funcs) -> dict[Symbol, Expr]:
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 written.add(node.value)  # Symbol('beta')
     out: dict[Symbol, Expr] = {}
-    free = set().union(*(e.free_symbols for e in exprs)) - {z} - set(fixed)
+    free = set().union(*(e.free_symbols for e in exprs)) - {z, a} - set(keep)
     for sym in free:
         if sym.name in written:
             continue
@@ -140,25 +144,6 @@ def _implicit_defaults(texts, exprs, fixed, funcs) -> dict[Symbol, Expr]:
         if len(defaults) == 1 and None not in defaults:
             out[sym] = defaults.pop()
     return out
-
-
-def _called_defaults(claim_expr: Expr, act: Activation, text: str) -> Expr:
-    """``claim_expr`` with the parameters that only a called activation brought in
-    (``beta`` of ``softplus(z)`` in a claim about mish) fixed to their catalogue defaults:
-    in a claim about ``act``, only ``act``'s own parameters are symbolic."""
-    own = set(act.symbols.values())
-    extra = claim_expr.free_symbols - own - {z, a}
-    if not extra:
-        return claim_expr
-    defaults: dict[Symbol, Expr] = {}
-    for other in all_activations():
-        for p in other.params:
-            if p.symbol in extra and p.default is not None:
-                defaults.setdefault(p.symbol, p.default)
-    missing = sorted(s.name for s in extra - set(defaults))
-    if missing:
-        raise ParseError(f"unknown names in the claim: {', '.join(missing)}")
-    return claim_expr.subs(defaults)
 
 
 def _derivative_agrees(g: Expr, dg: Expr, kinks: list[Expr], order_at: Mapping[Symbol, Expr]) -> bool:

@@ -82,6 +82,7 @@ NAMESPACE = {
     "Heaviside": _heaviside,
     # catalogue activations called in a claim (their parameters at the catalogue defaults)
     "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)), "softplus": lambda x: mpmath.log1p(mpmath.exp(x)),
+    "elu": lambda x: x if x > 0 else mpmath.expm1(x), "expm1": mpmath.expm1,
 }
 
 
@@ -263,6 +264,8 @@ CORPUS = [
     ("log_sigmoid", "sigmoid(-z)", {}, True),
     ("log_sigmoid", "exp(-z)*sigmoid(z)*(1 + exp(-exp(z)))", {}, "0"),
     ("softplus", "sigmoid(beta*z)", {}, True),
+    # elu's own default (alpha = 1), not another activation's alpha
+    ("silu", "sigmoid(z)*(1 + z*sigmoid(-z)) + elu(z) - Max(z, 0) - Min(0, expm1(z))", {}, True),
     # traps for a simplifier: branch cuts, absolute values, identities of other functions
     ("sigmoid", "1/(exp(z) + 2 + exp(-z))", {}, True),
     ("sigmoid", "a*(1 - a)*(1 + 10**-50)", {}, "0.5"),
