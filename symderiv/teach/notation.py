@@ -129,6 +129,11 @@ class _Bindings:
     and its cache returns either), so the name shown is chosen here, by the point, not taken
     from the object."""
 
+    def __init__(self, settings=None, names: Mapping | None = None):
+        super().__init__(settings)
+        self.bound: list[tuple[Expr, Expr]] = []
+        self.names: dict = dict(names or {})
+
     def _letter(self, point: Expr) -> sympy.Symbol:
         if point not in self.names:
             used = set(self.names.values())
@@ -149,11 +154,6 @@ class _Bindings:
 
 class TextPrinter(_Bindings, StrPrinter):
     """Plain text in SymPy's spelling, with derivatives, limits and cases as a textbook writes them."""
-
-    def __init__(self, settings=None, names: Mapping | None = None):
-        super().__init__(settings)
-        self.bound: list[tuple[Expr, Expr]] = []
-        self.names: dict = dict(names or {})
 
     def _print_Derivative(self, expr):
         var, n = expr.variable_count[-1]
@@ -217,11 +217,6 @@ class TextPrinter(_Bindings, StrPrinter):
 
 class TexPrinter(_Bindings, LatexPrinter):
     """LaTeX with one derivative notation (``\\frac{d}{dz}``), cases and interval conditions."""
-
-    def __init__(self, settings=None, names: Mapping | None = None):
-        super().__init__(settings)
-        self.bound: list[tuple[Expr, Expr]] = []
-        self.names: dict = dict(names or {})
 
     def _print_Derivative(self, expr):
         var, n = expr.variable_count[-1]
