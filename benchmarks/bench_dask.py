@@ -13,21 +13,11 @@ client's, and the mismatches (0). Run it on a quiet machine and report the CPU w
 from __future__ import annotations
 
 import argparse
-import platform
 import resource
 import time
 
 import numpy as np
-
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from bench_dropins import _cpu  # benchmarks/ is sys.path[0] when run as a script
 
 
 def inputs(lo: int, hi: int, xp=np, **chunks):
