@@ -33,7 +33,7 @@ import mpmath
 import numpy as np
 import sympy
 
-from . import calculus
+from . import calculus, memo
 from .catalogue import Activation, a, all_activations, get, z
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "grid",
     "measure",
     "reference",
+    "references",
     "rows_for",
     "run",
     "ulp_error",
@@ -244,6 +245,29 @@ def reference(name: str, kind: str, x: float) -> mpmath.mpf:
     return _stable_eval(ref.funcs[0], x, ref.quadratic)
 
 
+def references(name: str, kind: str, points) -> list[mpmath.mpf]:
+    """:func:`reference` at each of ``points``, shared with other processes through
+    :mod:`symderiv.memo` when a cache directory is set (the test suite's workers, the
+    ``accuracy`` command and the notebooks measure the same grids)."""
+    text = f"{name}|{kind}|{sympy.srepr(_act(name).expr)}"
+    known = memo.load("references", text)
+    known = {} if known is memo.MISSING else known
+    new = {}
+    out = []
+    for x in map(float, points):
+        if math.isnan(x):
+            out.append(mpmath.nan)
+            continue
+        v = known.get(x)
+        if v is None:
+            v = new[x] = reference(name, kind, x)
+        out.append(v)
+    if new:
+        again = memo.load("references", text)  # another process may have added its own meanwhile
+        memo.store("references", text, {**({} if again is memo.MISSING else again), **known, **new})
+    return out
+
+
 def condition(name: str, kind: str, x: float, value: mpmath.mpf | None = None) -> float:
     """|x f'(x) / f(x)| for the function f that kernel ``kind`` computes."""
     if not math.isfinite(x):
@@ -315,7 +339,7 @@ def measure(name: str, kinds: Sequence[str] = KINDS, points: np.ndarray | None =
     for kind in kinds:
         got = (_kernel(act.name, kind, module)(pts) if using == "numpy"
                else dropin_values(using, act, kind, pts))
-        refs = [reference(key, kind, float(x)) for x in pts]
+        refs = references(key, kind, pts)
         errs = np.array([ulp_error(g, r) for g, r in zip(got, refs, strict=True)])
         # the bound at every point: only computed where the error is not already tiny
         over = 0

@@ -22,14 +22,14 @@ from symderiv.teach import lesson
 
 from . import chromium
 
-# one worker computes this module's expensive module-scoped fixture (--dist loadgroup),
-# not both
+# one worker computes this module's expensive fixture (--dist loadgroup), not both; it is
+# session-scoped: a module-scoped one is torn down and made again when xdist interleaves modules
 pytestmark = pytest.mark.xdist_group("lesson")
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def page(tmp_path_factory) -> Path:
     """The default page (the lesson's four), written once for the module."""
     path = tmp_path_factory.mktemp("lesson") / "lesson.html"

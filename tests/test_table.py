@@ -13,8 +13,8 @@ from symderiv import all_activations, derive
 from symderiv.catalogue import z
 from symderiv.teach.table import COLUMNS, render, table, table_row
 
-# one worker computes this module's expensive module-scoped fixture (--dist loadgroup),
-# not both
+# one worker computes this module's expensive fixture (--dist loadgroup), not both; it is
+# session-scoped: a module-scoped one is torn down and made again when xdist interleaves modules
 pytestmark = pytest.mark.xdist_group("table")
 
 A = Symbol("a")
@@ -24,7 +24,7 @@ def _val(text):
     return sympify(text, locals={"Symbol": Symbol})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def rows():
     return {r["name"]: r for r in table()}
 

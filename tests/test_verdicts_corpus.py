@@ -18,8 +18,8 @@ import sys
 import mpmath
 import pytest
 
-# one worker computes this module's expensive module-scoped fixture (--dist loadgroup),
-# not both
+# one worker computes this module's expensive fixture (--dist loadgroup), not both; it is
+# session-scoped: a module-scoped one is torn down and made again when xdist interleaves modules
 pytestmark = pytest.mark.xdist_group("corpus")
 
 DPS = 600  # the claims' own cancellations (exp(402)*(1 - σ(402))) cost up to 180 digits
@@ -334,7 +334,7 @@ def test_claims_per_activation_are_many():
     assert sum(1 for c in CORPUS if c[3] is True) >= 40 and sum(1 for c in CORPUS if c[3] is not True) >= 30
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def verdicts(tmp_path_factory):
     """The whole corpus through the CLI, as one claims file (the way a user runs many)."""
     lines = []

@@ -47,7 +47,7 @@ import mpmath
 import sympy
 from sympy import Expr, Interval, S, oo
 
-from .. import calculus
+from .. import calculus, memo
 from ..catalogue import Activation, all_activations, get, z
 from ..derivation import derive, kink_json
 from ..errors import SymderivError
@@ -259,9 +259,19 @@ def table_row(
     Rows are cached per activation, parameters and convention (a copy is returned).
     """
     act = name if isinstance(name, Activation) else get(name)
-    key = (act.name, act.expr, tuple(sorted((str(k), str(v)) for k, v in (params or {}).items())), convention)
+    given = tuple(sorted((str(k), str(v)) for k, v in (params or {}).items()))
+    key = (act.name, act.expr, given, convention)
     if key not in _ROWS:
-        _ROWS[key] = _row(act, params, convention)
+        # shared with other processes through symderiv.memo when a cache directory is set; a row
+        # that fell back to numerics (SymPy ran out of its budget) is this process's only
+        text = sympy.srepr((act.name, act.expr, tuple((p.name, p.default) for p in act.params), given,
+                            convention, tuple((fw, tuple(m.items())) for fw, m in act.conventions.items())))
+        row = memo.load("table-row", text)
+        if row is memo.MISSING:
+            row = _row(act, params, convention)
+            if not row["numeric"]:
+                memo.store("table-row", text, row)
+        _ROWS[key] = row
     return copy.deepcopy(_ROWS[key])
 
 
