@@ -271,6 +271,40 @@ def test_gelu_grad_where_scipy_erfc_flushes_to_zero():
     _within_bound("gelu", points)
 
 
+def _dense_around(c: float, ulps: int, width: float, n: int) -> np.ndarray:
+    """The ``ulps`` floats either side of ``c``, and ``n`` points over ``c`` +- ``width``."""
+    step = np.spacing(abs(c))
+    return np.unique(np.concatenate([c + step * np.arange(-ulps, ulps + 1), np.linspace(c - width, c + width, n)]))
+
+
+@pytest.mark.parametrize("kernel", ["hardswish_grad", "hardswish_value_and_grad"])
+def test_hardswish_grad_next_to_its_zero(kernel):
+    # hardswish' = (2z + 3)/6 is 0 at z = -1.5: printed as z/3 + 1/2, z/3 was rounded before it
+    # cancelled against 1/2 (171 ULP at z = -1.504, 3e15 next to -1.5; PyTorch's x/3 + 0.5 too);
+    # (z + 1.5)/3 is exact there but for the division
+    pts = np.concatenate([_dense_around(-1.5, 300, 0.01, 2001), [-1.504, -2.9, -0.75, 0.5, 2.9]])
+    got = getattr(kernels, kernel)(pts)
+    got = got[1] if isinstance(got, tuple) else got
+    with mpmath.workdps(60):
+        errs = [accuracy.ulp_error(g, (2 * mpmath.mpf(float(x)) + 3) / 6) for x, g in zip(pts, got, strict=True)]
+    assert max(errs) <= 1, (max(errs), pts[int(np.argmax(errs))])
+
+
+@pytest.mark.parametrize("framework", ["torch", "jax"])
+def test_hardswish_dropin_grad_next_to_its_zero(framework, monkeypatch):
+    # the drop-ins' rules print the same form (their autograd through them, float64)
+    pytest.importorskip(framework)
+    if framework == "torch":
+        monkeypatch.setattr(importlib.import_module("symderiv.kernels.torch._runtime"), "USE_NUMPY_ON_CPU", False)
+    from symderiv.catalogue import get
+
+    pts = np.concatenate([_dense_around(-1.5, 100, 0.01, 201), [-1.504]])
+    got = accuracy.dropin_values(framework, get("hardswish"), "grad", pts)
+    with mpmath.workdps(60):
+        errs = [accuracy.ulp_error(g, (2 * mpmath.mpf(float(x)) + 3) / 6) for x, g in zip(pts, got, strict=True)]
+    assert max(errs) <= 1, (max(errs), pts[int(np.argmax(errs))])
+
+
 def test_scratch_is_kept_between_calls_and_outputs_are_one_block():
     # a kernel's scratch buffers stay allocated in each thread (allocating and touching them anew
     # cost 5x the computing on 65536 elements); with out= a warm call allocates no array at all,

@@ -123,6 +123,22 @@ def _step(x: str, h0: int, negated: bool = False) -> str:
     return f"numpy.{'greater_equal' if h0 else 'greater'}({x}, 0).astype(numpy.float64)"
 
 
+def _halved(q: int, rest: sympy.Expr) -> tuple[int, sympy.Expr]:
+    """(q/2^k, rest/2^k) for the largest 2^k dividing q and the variable term's coefficient of the
+    sum ``rest`` (``(2*z + 3)/6`` as ``(z + 3/2)/3``), while every number stays an exact double:
+    the same bits (scaling by 2^k is exact), but 2*z cannot overflow."""
+    if not isinstance(rest, sympy.Add):
+        return q, rest
+    k = 1
+    while q % (2 * k) == 0:
+        terms = [t / (2 * k) for t in rest.args]
+        if not all(t.is_Rational and t.q & (t.q - 1) == 0 and abs(t.p) < 2**53 if t.is_number
+                   else t.as_coeff_Mul()[0].is_Integer for t in terms):
+            break
+        k *= 2
+    return q // k, sympy.Add(*[t / k for t in rest.args]) if k > 1 else rest
+
+
 class KernelPrinter(SciPyPrinter):
     """Prints one expression as NumPy (and ``scipy.special``) code."""
 
@@ -244,7 +260,8 @@ class KernelPrinter(SciPyPrinter):
                 # x/4 is exactly x*0.25, and a multiplication is cheaper than a division
                 return f"{sign}{float(sympy.Rational(1, num.q))!r}*{self.parenthesize(rest, sympy.printing.precedence.PRECEDENCE['Mul'])}"
             # x/6 is correctly rounded; x*0.16666666666666666 is not
-            return f"{sign}({self._print(rest)})/{num.q}"
+            q, rest = _halved(num.q, rest)
+            return f"{sign}({self._print(rest)})/{q}"
         return super()._print_Mul(expr)
 
     def _print_Pow(self, expr, rational=False):
