@@ -178,9 +178,35 @@ def test_kink_values_match_derive(name):
                          ids=lambda a: a.name)
 def test_grad_from_output_within_4_ulp_of_the_exact_aform(act):
     r = accuracy.aform_errors(act.name, GRID)
-    assert r is not None and r.over_bound == 0, r
-    if act.name not in ("selu",):  # selu: a + alpha*scale cancels near a = -alpha*scale (cond reported)
-        assert r.worst_ulp <= 4, r
+    assert r is not None and r.over_bound == 0 and r.worst_ulp <= 4, r
+
+
+@pytest.mark.parametrize(("name", "params"), [
+    ("selu", None), ("selu", {"alpha": 0.1, "scale": 3.0}), ("selu", {"alpha": 1.7, "scale": 1.05}),
+    ("celu", None), ("celu", {"alpha": 0.1}), ("celu", {"alpha": 3.0}), ("elu", None), ("elu", {"alpha": 0.1}),
+], ids=str)
+def test_grad_from_output_where_its_aform_cancels(name, params):
+    # selu's a + alpha*scale, celu's a/alpha + 1 and elu's a + alpha are 0 at a = -alpha*scale or
+    # -alpha, and the a-form is exact there: within 4 ULP of it at the given a and parameters (the
+    # floats passed, each the number it is; or the catalogue's exact defaults, SELU's not floats).
+    # fl(alpha*scale) + a was 4.8e15 ULP off, a/alpha + 1 3e15 ULP for alpha = 3
+    from symderiv.catalogue import a, get
+    from symderiv.derivation import derive
+
+    act = get(name)
+    values = act.defaults() if params is None else {
+        act.param(k).symbol: sympy.Rational(v) for k, v in params.items()}  # Rational(float): its exact value
+    (slope, _), _ = derive(act).aform.args  # the a < 0 piece
+    slope = slope.subs(values)
+    root = float(sympy.solve(slope, a)[0])
+    pts = np.concatenate([_dense_around(root, 300, 1e-9, 401), np.linspace(root - 1e-3, root + 1e-3, 401),
+                          np.linspace(root, 0, 401)[1:-1]])
+    pts = pts[pts < 0]
+    got = getattr(kernels, f"{name}_grad_from_output")(pts, **(params or {}))
+    with mpmath.workdps(60):
+        errs = [accuracy.ulp_error(g, mpmath.mpf(sympy.Float(slope.subs(a, sympy.Rational(float(x))), 70)))
+                for x, g in zip(pts, got, strict=True)]
+    assert max(errs) <= 4, (max(errs), pts[int(np.argmax(errs))])
 
 
 @pytest.mark.peers

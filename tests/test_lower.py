@@ -194,3 +194,17 @@ def test_a_sum_over_an_integer_is_printed_halved_with_the_same_bits(q, numerator
     want = eval(f"({numerator.replace('**2', '*z')})/{q}", {"z": z})
     got = eval(printed, {"numpy": np, "z": z})
     np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=st.floats(allow_nan=False, allow_infinity=False), y=st.floats(allow_nan=False, allow_infinity=False))
+def test_product_hi_plus_lo_is_the_exact_product(x, y):
+    # selu's a + alpha*scale is computed as (a + hi) + lo: hi = fl(x*y), lo the exact rest
+    from fractions import Fraction
+
+    hi, lo = RUNTIME["product_hi"](x, y), RUNTIME["product_lo"](x, y)
+    assert hi == x * y
+    if np.isfinite(hi) and hi != 0:
+        assert lo == float(Fraction(x) * Fraction(y) - Fraction(hi))
+    # the catalogue's defaults stand for exact numbers that are not floats: their own two terms
+    assert RUNTIME["product_hi"](x, y, (x, y, 2.5)) == 2.5 and RUNTIME["product_lo"](x, y, (x, y, 1e-17)) == 1e-17

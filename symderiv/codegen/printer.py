@@ -26,7 +26,7 @@ import sympy
 from sympy import Function
 from sympy.printing.numpy import SciPyPrinter
 
-__all__ = ["Equal", "Ind", "IsNan", "KernelPrinter", "Patch", "Select", "Shifted", "Where"]
+__all__ = ["Equal", "Ind", "IsNan", "KernelPrinter", "Patch", "PlusProduct", "Select", "Shifted", "Where"]
 
 
 class _Chooser(Function):
@@ -72,6 +72,21 @@ class Shifted(Function):
     @classmethod
     def eval(cls, x, c):
         return x - c if x.is_number and c.is_number else None
+
+
+class PlusProduct(Function):
+    """``PlusProduct(x, p, q, p0, q0, h0, l0)``: x + p*q for parameters p, q (scalars), printed as
+    ``(x + product_hi(p, q, (p0, q0, h0))) + product_lo(p, q, (p0, q0, l0))``: the product in
+    two terms (the runtime's), fl(p*q) and its exact rounding error, so the sum keeps its digits
+    where x cancels against p*q (selu's a + alpha*scale next to a = -alpha*scale). p0, q0 are
+    the floats of the defaults, h0 + l0 the exact product of the defaults (SELU's are not
+    floats). Shown as ``x + p*q``."""
+
+    nargs = 7
+
+    def _sympystr(self, printer):
+        x, p, q = self.args[:3]
+        return printer._print(x + p * q)
 
 
 class Ind(Function):
@@ -163,6 +178,11 @@ class KernelPrinter(SciPyPrinter):
     def _print_Shifted(self, expr):
         x, c = expr.args
         return f"({self._print(x)} - {self._print(c)})"
+
+    def _print_PlusProduct(self, expr):
+        x, p, q, p0, q0, h0, l0 = expr.args
+        pq = f"{self._print(p)}, {self._print(q)}, ({float(p0)!r}, {float(q0)!r}"
+        return f"(({self._print(x)} + product_hi({pq}, {float(h0)!r}))) + product_lo({pq}, {float(l0)!r})))"
 
     def _print_Ind(self, expr):
         return f"{self._compare(expr.args[0])}.astype(numpy.float64)"
