@@ -139,9 +139,11 @@ def _step(x: str, h0: int, negated: bool = False) -> str:
 
 
 def _halved(q: int, rest: sympy.Expr) -> tuple[int, sympy.Expr]:
-    """(q/2^k, rest/2^k) for the largest 2^k dividing q and the variable term's coefficient of the
-    sum ``rest`` (``(2*z + 3)/6`` as ``(z + 3/2)/3``), while every number stays an exact double:
-    the same bits (scaling by 2^k is exact), but 2*z cannot overflow."""
+    """(q/2^k, rest/2^k) for the largest 2^k dividing q such that the terms of the sum ``rest``
+    divided by it keep integer coefficients and exact-double numbers (``(2*z + 3)/6`` as
+    ``(z + 3/2)/3``): the same bits (scaling by 2^k is exact, each rounding scales with it), but
+    2*z cannot overflow, so the form stays finite wherever z is (hardswish' is blended by a 0/1
+    factor, not a select)."""
     if not isinstance(rest, sympy.Add):
         return q, rest
     k = 1
