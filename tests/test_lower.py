@@ -176,3 +176,35 @@ def test_minus_abs_sets_the_sign_bit_with_the_same_bits(code):
     (got,) = _run(source, "f", z, 1)
     np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
     np.testing.assert_array_equal(z.view(np.int64)[:2], np.array([np.nan, -np.nan]).view(np.int64))
+
+
+@pytest.mark.parametrize(("q", "numerator"), [(6, "2*z + 3"), (12, "4*z + 3"), (6, "2*z**2 - 1"), (10, "2*z + 3")])
+def test_a_sum_over_an_integer_is_printed_halved_with_the_same_bits(q, numerator):
+    # (2z + 3)/6 prints as (z + 1.5)/3 (hardswish'): scaling by 2 is exact, so the bits are those
+    # of the form as written, where 2*z does not overflow
+    import sympy
+
+    from symderiv.catalogue import z as zsym
+    from symderiv.codegen.printer import KernelPrinter
+
+    expr = sympy.Mul(sympy.Rational(1, q), sympy.sympify(numerator, locals={"z": zsym}), evaluate=False)
+    printed = KernelPrinter().doprint(expr)
+    assert "2*z" not in printed and "4*z" not in printed, printed
+    z = np.concatenate([np.random.default_rng(2).normal(0, 5, 10_000), np.linspace(-2, 2, 4001), [0.0, -0.0]])
+    want = eval(f"({numerator.replace('**2', '*z')})/{q}", {"z": z})
+    got = eval(printed, {"numpy": np, "z": z})
+    np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=st.floats(allow_nan=False, allow_infinity=False), y=st.floats(allow_nan=False, allow_infinity=False))
+def test_product_hi_plus_lo_is_the_exact_product(x, y):
+    # selu's a + alpha*scale is computed as (a + hi) + lo: hi = fl(x*y), lo the exact rest
+    from fractions import Fraction
+
+    hi, lo = RUNTIME["product_hi"](x, y), RUNTIME["product_lo"](x, y)
+    assert hi == x * y
+    if np.isfinite(hi) and hi != 0:
+        assert lo == float(Fraction(x) * Fraction(y) - Fraction(hi))
+    # the catalogue's defaults stand for exact numbers that are not floats: their own two terms
+    assert RUNTIME["product_hi"](x, y, (x, y, 2.5)) == 2.5 and RUNTIME["product_lo"](x, y, (x, y, 1e-17)) == 1e-17

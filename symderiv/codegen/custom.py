@@ -33,7 +33,7 @@ __all__ = ["activation", "check_name", "check_stable", "loaded", "measure", "oth
 #: Names the generated modules and packages use for themselves (a kernel of that name would
 #: shadow them).
 RESERVED = frozenset({"torch", "jax", "jnp", "numpy", "scipy", "math", "functools", "importlib", "apply", "fix",
-                      "patch", "select", "xp_special", "xp_tanh", "Activation", "CONVENTIONS"})
+                      "patch", "product_hi", "product_lo", "select", "xp_special", "xp_tanh", "Activation", "CONVENTIONS"})
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 

@@ -44,7 +44,7 @@ from ..catalogue import Activation, a, all_activations, get, z
 from ..errors import GeneratedFileError, SymderivError
 from . import frameworks
 from .lower import lower
-from .printer import ORDER, Equal, Ind, IsNan, KernelPrinter, Patch, Select, Shifted, Where
+from .printer import ORDER, Equal, Ind, IsNan, KernelPrinter, Patch, PlusProduct, Select, Shifted, Where
 from .rewrites import VARIANTS, elementary, postprocess, stable, to_primitives, unfuse
 
 __all__ = [
@@ -238,7 +238,7 @@ def kernels_for(act: Activation) -> Kernel:
         blends.append(_mirrored(pieces, formulas, rules) or _blend(pieces, formulas, rules))
     orders = [_fix_special(act, pieces, order, blended) for order, blended in enumerate(blends)]
     variant, pair = _cheapest_forms(act, pieces, blends, orders)
-    return Kernel(act, (*pair, orders[2]), _nan_to_nan(act, _rewrite_aform(aform), a), variant)
+    return Kernel(act, (*pair, orders[2]), _nan_to_nan(act, _exact_sums(_rewrite_aform(aform), act), a), variant)
 
 
 def _nan_to_nan(act: Activation, expr: Expr | None, var: Symbol) -> Expr | None:
@@ -258,7 +258,7 @@ def _evaluate(expr: Expr, act: Activation, values, var: Symbol = z, blends: bool
 
     lines = _body("_probe", [expr], var, [p.symbol for p in act.params], act if blends else None)
     runtime = _runtime()
-    namespace = {"numpy": numpy, "scipy": scipy, **{h: runtime[h] for h in ("fix", "select", "patch")}}
+    namespace = {"numpy": numpy, "scipy": scipy, **{h: runtime[h] for h in ("fix", "select", "patch", "product_hi", "product_lo")}}
     exec("\n".join(lines), namespace)
     kwargs = {p.name: float(p.default) for p in act.params}
     r = runtime["apply"](namespace["_probe"], numpy.array(values, dtype=float), None, 1, kwargs)
@@ -390,6 +390,35 @@ def _rewrite_aform(form: Expr | None) -> Expr | None:
     from .rewrites import _fixed_point
 
     return _fixed_point(calculus.to_piecewise(form))
+
+
+def _exact_sums(form: Expr | None, act: Activation) -> Expr | None:
+    """The a-form's sums of a term in ``a`` and one of parameters, written to keep their digits
+    where they cancel (what is lost there is the parameter term's rounding alone): ``x/p + 1`` as
+    ``(x + p)/p`` (celu's a/alpha + 1 at a = -alpha, where x + p is exact), ``x + p*q`` as
+    :class:`~.printer.PlusProduct` (selu's a + alpha*scale: a product of two floats is no float,
+    nor is SELU's exact alpha*scale). A parameter alone (elu's a + alpha) is a float already."""
+    if form is None:
+        return None
+    defaults = {p.symbol: p.default for p in act.params}
+
+    def rewrite(e):
+        xs, cs = [t for t in e.args if t.has(a)], [t for t in e.args if not t.has(a)]
+        if len(xs) != 1 or len(cs) != 1:
+            return e
+        (x,), (c,) = xs, cs
+        over = [f.base for f in sympy.Mul.make_args(x) if isinstance(f, sympy.Pow) and f.exp == -1]
+        if c == 1 and len(over) == 1 and over[0] in defaults:
+            return (x * over[0] + over[0]) / over[0]
+        factors = sympy.Mul.make_args(c)
+        if len(factors) == 2 and all(f in defaults for f in factors):
+            exact = sympy.Rational(defaults[factors[0]]) * sympy.Rational(defaults[factors[1]])
+            h0 = float(exact)
+            return PlusProduct(x, *factors, *(sympy.Float(float(defaults[f])) for f in factors),
+                               sympy.Float(h0), sympy.Float(float(exact - sympy.Rational(h0))))
+        return e
+
+    return form.replace(lambda e: isinstance(e, sympy.Add), rewrite)
 
 
 def _aform(act: Activation) -> Expr | None:
@@ -589,15 +618,26 @@ def _negations_outside(expr: Expr) -> Expr:
 
 def _distribute_numbers(expr: Expr) -> Expr:
     """``c*(a*x + b)*y`` with numbers c, a, b as ``((c*a)*x + c*b)*y``: the constants fold, one
-    multiplication fewer (gelu_tanh's ``-2 sqrt(2/pi) (1 + 0.044715 z^2) |z|``)."""
+    multiplication fewer (gelu_tanh's ``-2 sqrt(2/pi) (1 + 0.044715 z^2) |z|``). Not where that
+    loses what the sum keeps: a sum of exact terms (its numbers exact doubles) that may cancel,
+    scaled by a c that is no power of two, for (c*a)*x is rounded before it cancels against c*b
+    (hardswish' = (2z + 3)/6 is 1/2 ULP off; z/3 + 1/2 was 171 ULP off at z = -1.504)."""
+
+    def exact(n):
+        return n.is_Rational and n.q & (n.q - 1) == 0 and abs(n.p) < 2**53
 
     def numeric_terms(add):
         return all(t.is_number or (isinstance(t, sympy.Mul) and t.args[0].is_number) for t in add.args)
 
+    def keeps_digits(c, add):
+        one_sign = all(t.is_nonnegative for t in add.args) or all(t.is_nonpositive for t in add.args)
+        power_of_two = exact(c) and c != 0 and abs(c.p) & (abs(c.p) - 1) == 0
+        return one_sign or power_of_two or not all(exact(t if t.is_number else t.args[0]) for t in add.args)
+
     def spread(m):
         c = sympy.Mul(*[f for f in m.args if f.is_number])
         rest = [f for f in m.args if not f.is_number]
-        sums = [f for f in rest if isinstance(f, sympy.Add) and numeric_terms(f)]
+        sums = [f for f in rest if isinstance(f, sympy.Add) and numeric_terms(f) and keeps_digits(c, f)]
         if c in (1, -1) or not sums:
             return m
         inner = sympy.Add(*[c * t for t in sums[0].args])  # c*(a*x + b)*y: (c*a*x + c*b)*y
@@ -980,7 +1020,7 @@ def render_module(kernel: Kernel) -> str:
         out.insert(out.index("import numpy"), "import math\n")
     if "scipy.special" in text:
         out.append("import scipy.special")
-    helpers = ["apply"] + [h for h in ("fix", "patch", "select", "xp_special", "xp_tanh")
+    helpers = ["apply"] + [h for h in ("fix", "patch", "product_hi", "product_lo", "select", "xp_special", "xp_tanh")
                            if f"{h}(" in text + ptext]
     out += ["", f"from ._runtime import {', '.join(helpers)}", "", f"__all__ = {exported(kernel)!r}", "", ""]
     for b in bodies:

@@ -26,7 +26,7 @@ import sympy
 from sympy import Function
 from sympy.printing.numpy import SciPyPrinter
 
-__all__ = ["Equal", "Ind", "IsNan", "KernelPrinter", "Patch", "Select", "Shifted", "Where"]
+__all__ = ["Equal", "Ind", "IsNan", "KernelPrinter", "Patch", "PlusProduct", "Select", "Shifted", "Where"]
 
 
 class _Chooser(Function):
@@ -72,6 +72,21 @@ class Shifted(Function):
     @classmethod
     def eval(cls, x, c):
         return x - c if x.is_number and c.is_number else None
+
+
+class PlusProduct(Function):
+    """``PlusProduct(x, p, q, p0, q0, h0, l0)``: x + p*q for parameters p, q (scalars), printed as
+    ``(x + product_hi(p, q, (p0, q0, h0))) + product_lo(p, q, (p0, q0, l0))``: the product in
+    two terms (the runtime's), fl(p*q) and its exact rounding error, so the sum keeps its digits
+    where x cancels against p*q (selu's a + alpha*scale next to a = -alpha*scale). p0, q0 are
+    the floats of the defaults, h0 + l0 the exact product of the defaults (SELU's are not
+    floats). Shown as ``x + p*q``."""
+
+    nargs = 7
+
+    def _sympystr(self, printer):
+        x, p, q = self.args[:3]
+        return printer._print(x + p * q)
 
 
 class Ind(Function):
@@ -123,6 +138,24 @@ def _step(x: str, h0: int, negated: bool = False) -> str:
     return f"numpy.{'greater_equal' if h0 else 'greater'}({x}, 0).astype(numpy.float64)"
 
 
+def _halved(q: int, rest: sympy.Expr) -> tuple[int, sympy.Expr]:
+    """(q/2^k, rest/2^k) for the largest 2^k dividing q such that the terms of the sum ``rest``
+    divided by it keep integer coefficients and exact-double numbers (``(2*z + 3)/6`` as
+    ``(z + 3/2)/3``): the same bits (scaling by 2^k is exact, each rounding scales with it), but
+    2*z cannot overflow, so the form stays finite wherever z is (hardswish' is blended by a 0/1
+    factor, not a select)."""
+    if not isinstance(rest, sympy.Add):
+        return q, rest
+    k = 1
+    while q % (2 * k) == 0:
+        terms = [t / (2 * k) for t in rest.args]
+        if not all(t.is_Rational and t.q & (t.q - 1) == 0 and abs(t.p) < 2**53 if t.is_number
+                   else t.as_coeff_Mul()[0].is_Integer for t in terms):
+            break
+        k *= 2
+    return q // k, sympy.Add(*[t / k for t in rest.args]) if k > 1 else rest
+
+
 class KernelPrinter(SciPyPrinter):
     """Prints one expression as NumPy (and ``scipy.special``) code."""
 
@@ -147,6 +180,11 @@ class KernelPrinter(SciPyPrinter):
     def _print_Shifted(self, expr):
         x, c = expr.args
         return f"({self._print(x)} - {self._print(c)})"
+
+    def _print_PlusProduct(self, expr):
+        x, p, q, p0, q0, h0, l0 = expr.args
+        pq = f"{self._print(p)}, {self._print(q)}, ({float(p0)!r}, {float(q0)!r}"
+        return f"(({self._print(x)} + product_hi({pq}, {float(h0)!r}))) + product_lo({pq}, {float(l0)!r})))"
 
     def _print_Ind(self, expr):
         return f"{self._compare(expr.args[0])}.astype(numpy.float64)"
@@ -244,7 +282,8 @@ class KernelPrinter(SciPyPrinter):
                 # x/4 is exactly x*0.25, and a multiplication is cheaper than a division
                 return f"{sign}{float(sympy.Rational(1, num.q))!r}*{self.parenthesize(rest, sympy.printing.precedence.PRECEDENCE['Mul'])}"
             # x/6 is correctly rounded; x*0.16666666666666666 is not
-            return f"{sign}({self._print(rest)})/{num.q}"
+            q, rest = _halved(num.q, rest)
+            return f"{sign}({self._print(rest)})/{q}"
         return super()._print_Mul(expr)
 
     def _print_Pow(self, expr, rational=False):

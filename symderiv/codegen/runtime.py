@@ -7,6 +7,8 @@ written into the output (float32 in, float32 out; anything else real becomes
 float64).
 """
 
+import fractions
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -82,6 +84,41 @@ def fix(x, r, specials):
     for point, value in specials:
         r[numpy.isnan(x) if point != point else x == point] = value
     return r
+
+
+def product_hi(x, y, default=None):
+    """The first of two terms whose sum is exactly ``x*y`` (floats x, y): ``fl(x*y)``, or ``h0`` where
+    ``default = (x0, y0, h0)`` and ``(x, y) == (x0, y0)``. See :func:`product_lo`."""
+    if default is not None and x == default[0] and y == default[1]:
+        return default[2]
+    return x * y
+
+
+def product_lo(x, y, default=None):
+    """The second term: ``x*y - fl(x*y)``, exact (Dekker's two-product; 0 where the product is 0 or
+    not finite). An array plus a product of two parameters is computed as
+    ``(a + product_hi(x, y)) + product_lo(x, y)``, which keeps its digits where the sum cancels
+    (selu's ``a + alpha*scale`` at ``a = -alpha*scale``: there the rounding of ``alpha*scale`` was
+    all that was left).
+
+    ``default`` is ``(x0, y0, l0)``: the floats of the catalogue's defaults, which stand for exact
+    numbers that are not floats (SELU's 31-digit alpha and scale); for them the two terms are
+    ``h0``, the double nearest the exact product of those numbers, and ``l0``, the rest, rounded.
+    """
+    if default is not None and x == default[0] and y == default[1]:
+        return default[2]
+    p = x * y
+    if p == 0 or not math.isfinite(p):
+        return 0.0
+    if not (2.0**-900 < abs(p) and abs(x) < 2.0**995 and abs(y) < 2.0**995):
+        # the split below would overflow, or the error is below the normal range: exactly, slowly
+        return float(fractions.Fraction(x) * fractions.Fraction(y) - fractions.Fraction(p))
+    c = 134217729.0 * x  # Veltkamp's split: 26-bit halves, whose products are exact
+    xh = c - (c - x)
+    c = 134217729.0 * y
+    yh = c - (c - y)
+    xl, yl = x - xh, y - yh
+    return ((xh * yh - p) + xh * yl + xl * yh) + xl * yl
 
 
 def select(cond, a, b, out=None):
