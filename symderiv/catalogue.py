@@ -35,6 +35,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -185,6 +186,17 @@ class Activation:
     def __call__(self, arg: Expr) -> Expr:
         """The definition with ``z`` replaced by ``arg`` (parameters stay symbolic)."""
         return self.expr.subs(z, arg)
+
+    def __reduce__(self):
+        # pickled (symderiv.memo) with the read-only views of the conventions as plain dicts
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["conventions"] = {fw: dict(m) for fw, m in self.conventions.items()}
+        return _unpickle_activation, (fields,)
+
+
+def _unpickle_activation(fields: dict) -> Activation:
+    fields["conventions"] = MappingProxyType({fw: MappingProxyType(m) for fw, m in fields["conventions"].items()})
+    return Activation(**fields)
 
 
 def _p(name: str, default: object, assumption: str = "positive", description: str = "", aliases=()) -> Param:

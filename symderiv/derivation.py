@@ -20,7 +20,7 @@ from numbers import Number
 import sympy
 from sympy import Expr, Integer, Rational
 
-from . import calculus
+from . import calculus, memo
 from .catalogue import Activation, Param, _shown, get, z
 from .errors import BadParameterValue, ParseError, SymderivError, UnknownConvention
 from .parse import check_constant, parse_expr_safe, parse_number
@@ -326,7 +326,7 @@ def _once(fn):
     """Remember each derivation for the life of the process (they are pure and cost seconds,
     the a-form being proved; tables, plots, steps and notebooks ask again for the same ones).
     Each caller gets its own copy of the mutable parts (``params``, ``kinks``)."""
-    memo: dict[tuple, Derivation] = {}
+    remembered_here: dict[tuple, Derivation] = {}
 
     @functools.wraps(fn)
     def remembered(name, params=None, *, defaults=False, convention="torch"):
@@ -338,15 +338,20 @@ def _once(fn):
             hash(key)
         except (SymderivError, TypeError):  # unknown names fail in fn, with its message
             return fn(name, params, defaults=defaults, convention=convention)
-        d = memo.get(key)
+        d = remembered_here.get(key)
         if d is None:
-            d = fn(name, params, defaults=defaults, convention=convention)
-            if not (d.aform_note or "").startswith(_AFORM_OUT_OF_TIME):  # running out is no fact
-                memo[key] = d
+            text = sympy.srepr(key)  # the same in every process (symderiv.memo, when a cache is set)
+            d = memo.load("derive", text)
+            if d is memo.MISSING:
+                d = fn(name, params, defaults=defaults, convention=convention)
+                if (d.aform_note or "").startswith(_AFORM_OUT_OF_TIME):  # running out is no fact
+                    return d
+                memo.store("derive", text, d)
+            remembered_here[key] = d
         return dataclasses.replace(d, params=dict(d.params),
                                    kinks=[dataclasses.replace(k, values=dict(k.values)) for k in d.kinks])
 
-    remembered.cache_clear = memo.clear
+    remembered.cache_clear = remembered_here.clear
     return remembered
 
 

@@ -87,3 +87,19 @@ def test_reference_values_come_back_from_the_cache(cache, monkeypatch):
     assert accuracy.references("sigmoid", "grad", points[:3]) == first[:3]
     with pytest.raises(AssertionError, match="computed again"):
         accuracy.references("sigmoid", "grad", [3.0])
+
+
+def test_a_derivation_made_by_another_process_is_read_back(cache, monkeypatch):
+    from symderiv import derivation
+
+    code = "from symderiv import derive; d = derive('selu'); print(d.aform)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    derivation.derive.cache_clear()
+    monkeypatch.setattr(derivation.calculus, "derivative", lambda *a: (_ for _ in ()).throw(AssertionError("derived")))
+    d = derivation.derive("selu")  # from the directory: the pickled Activation keeps its read-only conventions
+    assert str(d.aform) == out.stdout.strip() and d.activation.conventions["torch"]
+    with pytest.raises(TypeError):
+        d.activation.conventions["torch"][0] = "left"
+    with pytest.raises(AssertionError, match="derived"):
+        derivation.derive("selu", defaults=True)
+    derivation.derive.cache_clear()
