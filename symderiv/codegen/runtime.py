@@ -394,7 +394,7 @@ def _poly(s, coeffs, out):
     return out
 
 
-def _erfc_small(x, res, t):
+def _erfc_small(x, res, t, z=None):
     """erfc on |x| < 0.84375: 1 - (x + x*y) below 1/4, 0.5 - ((x - 0.5) + x*y) from 1/4 on."""
     z, p, q = t[:3]
     numpy.multiply(x, x, out=z)
@@ -408,7 +408,7 @@ def _erfc_small(x, res, t):
     numpy.subtract(q, z, out=res)
 
 
-def _erfc_near1(x, res, t):
+def _erfc_near1(x, res, t, z=None):
     """erfc on 0.84375 <= |x| < 1.25: (1 - erx) - P/Q for x > 0, (1 + erx) + P/Q for x < 0, as
     (1 - sx erx) - sx P/Q with sx = +-1 (1 +- erx is exact: erx has 24 significant bits)."""
     s, p, q = t[:3]
@@ -422,22 +422,29 @@ def _erfc_near1(x, res, t):
     numpy.subtract(s, q, out=res)
 
 
-def _erfc_tail(x, res, t, r_coeffs, s_coeffs):
-    """erfc on 1.25 <= |x| < 28: exp(-z*z - 0.5625) exp((z - |x|)(z + |x|) + R/S)/|x|, z = |x| to
-    21 bits (so that z*z is exact and exp(-x^2) keeps its precision), and 2 minus it for x < 0."""
+def _erfc_tail(x, res, t, r_coeffs, s_coeffs, z=None):
+    """erfc on 1.25 <= |x| < 28: exp(-y*y - 0.5625) exp((y - |x|)(y + |x|) + R/S)/|x|, y = |x| to
+    21 bits (so that y*y is exact and exp(-x^2) keeps its precision), and 2 minus it for x < 0.
+    With ``z`` (x = +-z/sqrt(2) rounded), x^2 is z^2/2 there, from y = |z| to 21 bits."""
     ax, s, p, q = t[:4]
     numpy.absolute(x, out=ax)
     numpy.multiply(ax, ax, out=s)
     numpy.divide(1.0, s, out=s)
     numpy.divide(_poly(s, r_coeffs, p), _poly(s, s_coeffs, q), out=p)  # R/S
-    z = q
-    numpy.bitwise_and(ax.view(numpy.int64), _HIGH_WORD, out=z.view(numpy.int64))
-    numpy.subtract(z, ax, out=s)
-    numpy.add(z, ax, out=res)
+    y, w = q, ax
+    if z is not None:
+        w = res
+        numpy.absolute(z, out=w)
+    numpy.bitwise_and(w.view(numpy.int64), _HIGH_WORD, out=y.view(numpy.int64))
+    numpy.subtract(y, w, out=s)
+    numpy.add(y, w, out=res)
     numpy.multiply(s, res, out=s)
+    numpy.multiply(y, y, out=res)
+    if z is not None:  # -x^2 = -y^2/2 + (y - |z|)(y + |z|)/2, the halvings exact
+        numpy.multiply(s, 0.5, out=s)
+        numpy.multiply(res, 0.5, out=res)
     numpy.add(s, p, out=s)
-    numpy.multiply(z, z, out=p)
-    numpy.subtract(-0.5625, p, out=p)
+    numpy.subtract(-0.5625, res, out=p)
     numpy.exp(p, out=p)
     numpy.exp(s, out=s)
     numpy.multiply(p, s, out=p)
@@ -448,12 +455,12 @@ def _erfc_tail(x, res, t, r_coeffs, s_coeffs):
     numpy.add(res, s, out=res)  # r + 0 for x > 0, -r + 2 = 2 - r for x < 0
 
 
-def _erfc_tail_a(x, res, t):
-    _erfc_tail(x, res, t, _ERFC_RA, _ERFC_SA)
+def _erfc_tail_a(x, res, t, z=None):
+    _erfc_tail(x, res, t, _ERFC_RA, _ERFC_SA, z)
 
 
-def _erfc_tail_b(x, res, t):
-    _erfc_tail(x, res, t, _ERFC_RB, _ERFC_SB)
+def _erfc_tail_b(x, res, t, z=None):
+    _erfc_tail(x, res, t, _ERFC_RB, _ERFC_SB, z)
 
 
 #: Elements :func:`erfc` computes at a time: its ~10 scratch arrays then stay closer to the core
@@ -470,16 +477,16 @@ def _erfc_workspace():
     return ws
 
 
-def _erfc_range(fn, x, out, mask, k, ws):
+def _erfc_range(fn, x, out, mask, k, ws, z):
     """``out = fn(x)`` where ``mask`` (``k`` entries): computed on the whole chunk and selected
     where most entries need it, else on those gathered (as :func:`patch` chooses)."""
     n = x.size
     t = ws.floats(6)
     if k == n:
-        fn(x, out, t)
+        fn(x, out, t, z)
     elif 4 * k > 3 * n:
         res = ws.outputs(2)[1]
-        fn(x, res, t)
+        fn(x, res, t, z)
         bits, new = out.view(numpy.int64), res.view(numpy.int64)  # out = res where mask, bit for bit
         numpy.bitwise_xor(new, bits, out=new)
         numpy.multiply(new, mask, out=new)
@@ -488,17 +495,24 @@ def _erfc_range(fn, x, out, mask, k, ws):
         idx = numpy.flatnonzero(mask)
         xin, res = (a[:k] for a in ws.outputs(2))
         numpy.take(x, idx, out=xin)
-        fn(xin, res, [a[:k] for a in t])
+        zin = None
+        if z is not None and fn in (_erfc_tail_a, _erfc_tail_b):
+            zin = numpy.take(z, idx, out=t[5][:k])
+        fn(xin, res, [a[:k] for a in t[:5]], zin)
         out[idx] = res
 
 
-def _erfc_chunk(x, out, ws):
+def _erfc_chunk(x, out, ws, z=None):
     n = x.size
     ws.size = n
     if numpy.may_share_memory(x, out):  # in place: read from a copy
         copy = ws.outputs(3)[2]
         numpy.copyto(copy, x)
         x = copy
+    if z is not None and numpy.may_share_memory(z, out):
+        copy = ws.outputs(4)[3]
+        numpy.copyto(copy, z)
+        z = copy
     ax = ws.floats(1)[0]  # free again once the masks are made
     m0, m1, m2, m3, tmp = ws.bools(5)
     numpy.absolute(x, out=ax)
@@ -520,10 +534,10 @@ def _erfc_chunk(x, out, ws):
     for fn, mask, k in ((_erfc_small, m0, c0), (_erfc_near1, m1, c1 - c0), (_erfc_tail_a, m2, c2 - c1),
                         (_erfc_tail_b, m3, c3 - c2)):
         if k:
-            _erfc_range(fn, x, out, mask, k, ws)
+            _erfc_range(fn, x, out, mask, k, ws, z)
 
 
-def erfc(x, out=None):
+def erfc(x, z=None, out=None):
     """The complementary error function of a float64 array, elementwise, into ``out`` (which may
     be ``x``); within 1 ULP where it is normal (tests/test_erfc.py measures it against mpmath).
 
@@ -533,16 +547,22 @@ def erfc(x, out=None):
     range is evaluated on the entries in it only (gathered), or on the whole chunk where most are.
     Below 2^-1022 (x > 26.54) the result is subnormal, so its relative error grows; from x = 28
     on it is 0.
+
+    ``z``, if given, is an array with x = +-z/sqrt(2) rounded (the normal CDF's erfc(-z/sqrt(2))):
+    exp(-x^2) is then exp(-z^2/2), computed from z exactly, where the rounding of x would change
+    it by up to 2x^2 ULP (1400 at x = 26).
     """
     x = numpy.asarray(x, dtype=numpy.float64)
     if out is None:
         out = numpy.empty_like(x)
     flat = x.reshape(-1)
+    zflat = None if z is None else numpy.broadcast_to(numpy.asarray(z, numpy.float64), x.shape).reshape(-1)
     target = out.reshape(-1) if out.flags.c_contiguous else numpy.empty(out.size)
     ws = _erfc_workspace()
     with numpy.errstate(all="ignore"):
         for s in range(0, flat.size, ERFC_BLOCK):
-            _erfc_chunk(flat[s:s + ERFC_BLOCK], target[s:s + ERFC_BLOCK], ws)
+            e = s + ERFC_BLOCK
+            _erfc_chunk(flat[s:e], target[s:e], ws, None if zflat is None else zflat[s:e])
     if not out.flags.c_contiguous:
         out[...] = target.reshape(out.shape)
     return out
