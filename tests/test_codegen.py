@@ -90,7 +90,7 @@ def test_tanhshrink_continued_fraction_is_accurate_where_used():
 
 
 def test_erfc_series_is_accurate_where_used():
-    # used where scipy's erfc is below 2^-1000, that is from x = 26.25 on
+    # used where erfc (the runtime's) is below 2^-1000, that is from x = 26.25 on
     series = _mp(erfc_series(z))
     with mpmath.workdps(60):
         start = mpmath.findroot(lambda x: mpmath.erfc(x) - mpmath.mpf(ERFC_SERIES_BELOW), 26)

@@ -289,10 +289,10 @@ def test_a_subnormal_gate_times_a_large_factor(name):
     _within_bound(name, np.array(points), kinds=("value", "grad"))
 
 
-def test_gelu_grad_where_scipy_erfc_flushes_to_zero():
-    # scipy.special.erfc(x) is 0 from x = 26.64 on; gelu'(z) = Phi(z) + z phi(z) is still normal
-    # there (z in [-37.73, -37.67]) and Phi is 1/z^2 of it: the kernel uses erfc's asymptotic series
-    # (flushed, the error was 5e12 ULP)
+def test_gelu_grad_where_erfc_is_subnormal():
+    # erfc(x) is subnormal from x = 26.54 on (scipy's was 0 from 26.64); gelu'(z) = Phi(z) + z phi(z)
+    # is still normal there (z in [-37.73, -37.67]) and Phi is 1/z^2 of it: the kernel uses erfc's
+    # asymptotic series (flushed, the error was 5e12 ULP)
     points = np.linspace(-37.8, -37.5, 121)
     _within_bound("gelu", points)
 
@@ -410,3 +410,42 @@ def test_a_forked_child_runs_threaded_kernels_after_the_parent_did():
     with ctx.Pool(1) as pool:
         got = pool.apply_async(kernels.sigmoid_grad, (z,)).get(timeout=60)
     np.testing.assert_array_equal(got, want)
+
+
+#: Run in a child: every import outside the standard library and the runtime dependencies fails,
+#: then every NumPy kernel module is imported and each NAME_value_and_grad called.
+_PLAIN_INSTALL = r"""
+import importlib, pkgutil, sys
+ALLOWED = set(sys.stdlib_module_names) | {"numpy", "symderiv", "sympy", "mpmath", "flint", "tqdm"}
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] not in ALLOWED:
+            raise ImportError(f"{name} is not a runtime dependency")
+sys.meta_path.insert(0, Block())
+import numpy
+import symderiv.kernels as kernels
+z = numpy.linspace(-40, 40, 101)
+called = 0
+for info in pkgutil.iter_modules(kernels.__path__):
+    if info.ispkg or info.name.startswith("_"):
+        continue  # torch/, jax/: for those frameworks
+    module = importlib.import_module(f"symderiv.kernels.{info.name}")
+    for name in module.__all__:
+        if name.endswith("_value_and_grad"):
+            value, grad = getattr(module, name)(z)
+            assert value.shape == grad.shape == z.shape, name
+            called += 1
+print(called)
+"""
+
+
+def test_kernels_import_and_run_with_the_runtime_dependencies_alone():
+    # a plain `pip install symderiv` (no extras) has numpy, sympy, mpmath, python-flint and tqdm:
+    # scipy, matplotlib, torch, jax, array-api-compat, dask, ... made unimportable, every kernel
+    # module imports and computes (gelu imported scipy.special before its erfc was the runtime's)
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _PLAIN_INSTALL], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) == len(names())

@@ -42,6 +42,8 @@ _BOOL_UFUNCS = frozenset({"equal", "greater", "greater_equal", "isfinite", "isin
                           "less_equal", "not_equal", "signbit"})
 #: ``scipy.special`` ufuncs (float result).
 _SPECIAL_UFUNCS = frozenset({"erf", "erfc", "expit", "log_expit", "log_ndtr", "ndtr"})
+#: The runtime's functions called like ufuncs, ``f(x, out=...)`` (float result; in place allowed).
+_RUNTIME_UFUNCS = frozenset({"erfc"})
 #: The sign bit of a float64, as an int64.
 _SIGN_BIT = -(1 << 63)
 _BINOPS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide", ast.Pow: "power"}
@@ -201,7 +203,8 @@ class _Lowering:
             return lowered
         if func is not None and func.startswith("numpy.") and func[6:] in _FLOAT_UFUNCS:
             return self.emit_call(func, [self.value(a) for a in node.args], dest, "f")
-        if func is not None and func.startswith("scipy.special.") and func[14:] in _SPECIAL_UFUNCS:
+        if func in _RUNTIME_UFUNCS or (func is not None and func.startswith("scipy.special.")
+                                       and func[14:] in _SPECIAL_UFUNCS):
             return self.emit_call(func, [self.value(a) for a in node.args], dest, "f")
         if func == "patch" and len(node.args) == 3 and isinstance(node.args[2], ast.Name):
             # a, overwritten in place where the mask holds by the chunk function named third

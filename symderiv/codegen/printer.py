@@ -157,7 +157,7 @@ def _halved(q: int, rest: sympy.Expr) -> tuple[int, sympy.Expr]:
 
 
 class KernelPrinter(SciPyPrinter):
-    """Prints one expression as NumPy (and ``scipy.special``) code."""
+    """Prints one expression as NumPy code (and the runtime's ``erfc``)."""
 
     def __init__(self, settings=None, arrays=()):
         super().__init__({"fully_qualified_modules": True, **(settings or {})})
@@ -243,7 +243,16 @@ class KernelPrinter(SciPyPrinter):
         return f"({x}*{y})"
 
     def _print_Erfc(self, expr):
-        return f"scipy.special.erfc({self._print(expr.args[0])})"
+        # the runtime's, from NumPy ufuncs (symderiv.codegen.runtime.erfc): the kernels need no scipy.
+        # erfc(+-z/sqrt(2)) (the normal CDF) is given z too, from which it computes exp(-z^2/2)
+        # exactly: the rounding of z/sqrt(2) would change it by up to 2x^2 ULP (995 for gelu at -35)
+        arg = expr.args[0]
+        factors = sympy.Mul.make_args(arg)
+        coeff = sympy.Mul(*[f for f in factors if f.is_number])
+        rest = sympy.Mul(*[f for f in factors if not f.is_number])
+        if rest.is_Symbol and sympy.simplify(coeff**2 - sympy.Rational(1, 2)) == 0:
+            return f"erfc({self._print(arg)}, {self._print(rest)})"
+        return f"erfc({self._print(arg)})"
 
     def _print_Float(self, expr):
         return repr(float(expr))

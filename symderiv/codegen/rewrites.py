@@ -392,9 +392,9 @@ class SqPlusGrad(Primitive):
         return 2 * Quotient(SqPlus.stable(x, c) / 2, h)
 
 
-#: erfc below which :class:`Erfc` is its asymptotic series (x > 26.25): scipy.special.erfc flushes
-#: to 0 from x = 26.64 (e^-x^2 subnormal), where gelu' = Phi(z) + z phi(z) is still normal and Phi
-#: is 1/z^2 of it.
+#: erfc below which :class:`Erfc` is its asymptotic series (x > 26.25): the runtime's erfc is
+#: subnormal from x = 26.54 (and 0 from 28; scipy.special.erfc was 0 from 26.64), where
+#: gelu' = Phi(z) + z phi(z) is still normal and Phi is 1/z^2 of it.
 ERFC_SERIES_BELOW = sympy.Integer(2) ** -1000
 #: Terms of that series: from x = 26 on, the first omitted one is below 2^-62 of the sum.
 ERFC_SERIES_TERMS = 8
@@ -414,8 +414,9 @@ def erfc_series(x: Expr, terms: int = ERFC_SERIES_TERMS) -> Expr:
 class Erfc(Primitive):
     """erfc(x) = 1 - erf(x), kept unevaluated (SymPy would turn erfc(-x) into 2 - erfc(x), which cancels).
 
-    Printed as ``scipy.special.erfc``, and where that is below :data:`ERFC_SERIES_BELOW` as its
-    asymptotic series (:func:`erfc_series`), which gives the subnormal values scipy flushes to 0.
+    Printed as the runtime's ``erfc`` (:func:`symderiv.codegen.runtime.erfc`), and where that is
+    below :data:`ERFC_SERIES_BELOW` as its asymptotic series (:func:`erfc_series`), which keeps the
+    digits a subnormal erfc loses.
     The test is on the erfc computed anyway, so it costs one comparison.
     """
 
