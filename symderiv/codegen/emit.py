@@ -447,41 +447,51 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
                     made[key] = f"_{act.name}_part{len(made)}"
                     parts += [*_body(made[key], [costly], var, params, act), "", ""]
                 exprs[k] = Patch(cond, cheap, sympy.Symbol(made[key]))
-    symbols = sympy.numbered_symbols("_t")
-    repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
-    repl, reduced = _inline_conditions(repl, reduced)
-    repl, reduced = _inline_numbers(repl, reduced)
-    repl, reduced = _hoist_power_bases(repl, reduced, symbols)
-    repl, reduced = _abs_of_temporaries(repl, reduced)
     keep = range(len(exprs)) if keep is None else keep
-    reduced = [reduced[k] for k in keep]
-    peeled = [peeled[k] for k in keep]
-    needed = set().union(*(e.free_symbols for e in reduced))
-    live = []
-    for sym, e in reversed(repl):  # the temporaries the kept results use
-        if sym in needed:
-            live.append((sym, e))
-            needed |= e.free_symbols
-    repl = live[::-1]
-    arrays = {var}
-    for sym, e in repl:
-        if e.free_symbols & arrays:
-            arrays.add(sym)
-    printer = KernelPrinter(_PRINTER_SETTINGS, arrays)
-    fixes, points = [], []
-    for k, (_, specials) in enumerate(peeled):
-        far = [(p, v) for p, v in specials if p in (oo, -oo, sympy.nan)]
-        if far:
-            fixes.append((k, "(" + ", ".join(f"({printer.doprint(p)}, {printer.doprint(v)})" for p, v in far) + ",)"))
-        points += [(k, printer.doprint(p), printer.doprint(v)) for p, v in specials if (p, v) not in far]
-    lowered = ([(str(sym), printer.doprint(e)) for sym, e in repl], [printer.doprint(e) for e in reduced])
-    lines = lower(name, var.name, [p.name for p in params], *lowered, fixes, points)
+    kept = [peeled[k] for k in keep]
+
+    def printed(exprs):
+        """(assignments, results, fixes, points) of the printed code for ``exprs``, as
+        :func:`.lower.lower` takes them."""
+        symbols = sympy.numbered_symbols("_t")
+        repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
+        repl, reduced = _inline_conditions(repl, reduced)
+        repl, reduced = _inline_numbers(repl, reduced)
+        repl, reduced = _hoist_power_bases(repl, reduced, symbols)
+        repl, reduced = _abs_of_temporaries(repl, reduced)
+        reduced = [reduced[k] for k in keep]
+        needed = set().union(*(e.free_symbols for e in reduced))
+        live = []
+        for sym, e in reversed(repl):  # the temporaries the kept results use
+            if sym in needed:
+                live.append((sym, e))
+                needed |= e.free_symbols
+        repl = live[::-1]
+        arrays = {var}
+        for sym, e in repl:
+            if e.free_symbols & arrays:
+                arrays.add(sym)
+        printer = KernelPrinter(_PRINTER_SETTINGS, arrays)
+        fixes, points = [], []
+        for k, (_, specials) in enumerate(kept):
+            far = [(p, v) for p, v in specials if p in (oo, -oo, sympy.nan)]
+            if far:
+                fixes.append((k, "(" + ", ".join(f"({printer.doprint(p)}, {printer.doprint(v)})" for p, v in far) + ",)"))
+            points += [(k, printer.doprint(p), printer.doprint(v)) for p, v in specials if (p, v) not in far]
+        return ([(str(sym), printer.doprint(e)) for sym, e in repl], [printer.doprint(e) for e in reduced],
+                fixes, points)
+
+    lowered = printed(exprs)
+    lines = lower(name, var.name, [p.name for p in params], *lowered)
     if also32 is not None:
         why = next((reason for mark, reason in (("patch(", "computes a costly branch apart"),
                                                  ("scipy.", "calls scipy"))
                     if any(mark in line for line in lines)), None)
-        also32.append(why or lower(f"{name}_f32", var.name, [p.name for p in params], *lowered, fixes, points,
-                                   dtype="float32"))
+        if why is None:
+            exprs32 = [single.float32_form(e) for e in exprs]
+            if exprs32 != exprs:
+                lowered = printed(exprs32)
+        also32.append(why or lower(f"{name}_f32", var.name, [p.name for p in params], *lowered, dtype="float32"))
     return parts + lines
 
 
