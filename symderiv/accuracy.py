@@ -42,8 +42,10 @@ __all__ = [
     "Result",
     "allowed",
     "custom_key",
+    "float32_grid",
     "grid",
     "measure",
+    "measured_name",
     "reference",
     "references",
     "rows_for",
@@ -91,10 +93,37 @@ def grid(size: str = "full") -> np.ndarray:
 
 #: Where float64 rounding gives inf: the largest float plus half its ULP.
 _OVERFLOW = mpmath.mpf(2) ** 1024 - mpmath.mpf(2) ** 970
+#: Per float type measured in: (bits after the point, smallest normal, smallest subnormal,
+#: where rounding gives inf).
+_FORMATS = {
+    "float64": (52, _TINY, _SUBNORMAL_ULP, _OVERFLOW),
+    "float32": (23, 2.0**-126, mpmath.mpf(2) ** -149, mpmath.mpf(2) ** 128 - mpmath.mpf(2) ** 103),
+}
 
 
-def ulp_error(got: float, want: mpmath.mpf) -> float:
-    """|got - want| in ULP of ``want`` (NaN and infinities must match exactly, else inf)."""
+def float32_grid(size: str = "full") -> np.ndarray:
+    """:func:`grid` for float32 kernels: its points rounded to float32 (beyond float32's range they
+    become +-inf), and the float32 points that matter there: the largest, smallest normal and
+    subnormal floats, where exp over- and underflows, every breakpoint's float32 neighbours."""
+    f = np.float32
+    extra = [np.finfo(f).max, np.finfo(f).tiny, f(1e-45), f(1e-40), f(88.72), f(88.73), f(103.9), f(104.0),
+             f(3e38), f(1e30), f(1e20), f(1e19), f(1e10)]
+    bps = []
+    for act in all_activations():
+        for b in calculus.breakpoints(act.expr, act.defaults()):
+            v = f(float(b.subs(act.defaults())))
+            bps += [v, np.nextafter(v, f(-np.inf)), np.nextafter(v, f(np.inf))]
+    pos = np.abs(np.array(extra, dtype=f))
+    with np.errstate(over="ignore"):
+        pts = np.concatenate([grid(size).astype(f), pos, -pos, np.array(bps, dtype=f)])
+    return np.unique(pts)
+
+
+def ulp_error(got: float, want: mpmath.mpf, dtype: str = "float64") -> float:
+    """|got - want| in ULP of ``want`` (NaN and infinities must match exactly, else inf), the ULP
+    of ``dtype`` (``"float64"`` or ``"float32"``: a float32 kernel's result against the same
+    exact value)."""
+    bits, tiny, subnormal_ulp, overflow = _FORMATS[dtype]
     got = float(got)
     if mpmath.isnan(want):
         return 0.0 if math.isnan(got) else math.inf
@@ -102,19 +131,19 @@ def ulp_error(got: float, want: mpmath.mpf) -> float:
         return 0.0 if got == float(want) else math.inf
     if math.isinf(got):
         # the float nearest to a value beyond the largest float (by half an ULP and more) is inf
-        return 0.0 if abs(want) >= _OVERFLOW and (got > 0) == (want > 0) else math.inf
+        return 0.0 if abs(want) >= overflow and (got > 0) == (want > 0) else math.inf
     if math.isnan(got):
         return math.inf
     diff = abs(mpmath.mpf(got) - want)
-    if abs(want) < _TINY:
-        return 0.0 if diff <= _TINY else float(diff / _SUBNORMAL_ULP)
+    if abs(want) < tiny:
+        return 0.0 if diff <= tiny else float(diff / subnormal_ulp)
     exponent = int(mpmath.floor(mpmath.log(abs(want), 2)))
     # guard log2 rounding at exact powers of two
     if mpmath.mpf(2) ** exponent > abs(want):
         exponent -= 1
     elif mpmath.mpf(2) ** (exponent + 1) <= abs(want):
         exponent += 1
-    return float(diff / mpmath.mpf(2) ** (exponent - 52))
+    return float(diff / mpmath.mpf(2) ** (exponent - bits))
 
 
 def _mp(expr: sympy.Expr, var: sympy.Symbol = z):
@@ -178,6 +207,12 @@ def custom_key(act: Activation) -> str:
     key = f"{act.name}={act.expr}"
     _CUSTOM[key] = act
     return key
+
+
+def measured_name(key: str) -> str:
+    """The activation's own name for a key (a catalogue name or alias, or a :func:`custom_key`):
+    the prefix of its kernels' names."""
+    return _act(key).name
 
 
 def _act(name: str) -> Activation:
@@ -325,8 +360,12 @@ def _kernel(name: str, kind: str, module=None):
 
 
 def measure(name: str, kinds: Sequence[str] = KINDS, points: np.ndarray | None = None,
-            peers: bool = True, using: str = "numpy", module=None) -> list[Result]:
+            peers: bool = True, using: str = "numpy", module=None, dtype: str = "float64") -> list[Result]:
     """Measure each kernel of ``name`` on ``points`` (default: :func:`grid`).
+
+    ``dtype="float32"`` measures the kernels on float32 input (default points:
+    :func:`float32_grid`), their float32 results in float32 ULP, against the same exact values
+    and bounds (no peers).
 
     ``using`` picks whose: ``"numpy"`` (:mod:`symderiv.kernels`, or the kernels package
     ``module``: ``name`` is then a :func:`custom_key`), or the drop-ins
@@ -334,13 +373,17 @@ def measure(name: str, kinds: Sequence[str] = KINDS, points: np.ndarray | None =
     PyTorch's kink convention, derivatives by the framework's autograd through their rules).
     """
     act, key = _act(name), _key(name)
-    pts = grid() if points is None else np.asarray(points, dtype=float)
+    if dtype == "float32":
+        pts = float32_grid() if points is None else np.asarray(points, dtype=np.float32)
+        peers = False
+    else:
+        pts = grid() if points is None else np.asarray(points, dtype=float)
     out = []
     for kind in kinds:
         got = (_kernel(act.name, kind, module)(pts) if using == "numpy"
                else dropin_values(using, act, kind, pts))
         refs = references(key, kind, pts)
-        errs = np.array([ulp_error(g, r) for g, r in zip(got, refs, strict=True)])
+        errs = np.array([ulp_error(g, r, dtype) for g, r in zip(got, refs, strict=True)])
         # the bound at every point: only computed where the error is not already tiny
         over = 0
         for i in np.nonzero(errs > 4)[0]:
@@ -366,10 +409,11 @@ def measure(name: str, kinds: Sequence[str] = KINDS, points: np.ndarray | None =
     return out
 
 
-def aform_errors(name: str, points: np.ndarray | None = None, module=None) -> Result | None:
+def aform_errors(name: str, points: np.ndarray | None = None, module=None,
+                 dtype: str = "float64") -> Result | None:
     """Worst error of ``NAME_grad_from_output(a)`` against the exact a-form at the same float a and
     the catalogue's exact defaults (SELU's alpha*scale is no float; the kernels of ``module``, as
-    in :func:`measure`). The bound is 4 ULP."""
+    in :func:`measure`; ``dtype="float32"``: on float32 a, in float32 ULP). The bound is 4 ULP."""
     if module is None:
         from symderiv import kernels as module
 
@@ -382,7 +426,9 @@ def aform_errors(name: str, points: np.ndarray | None = None, module=None) -> Re
     form = derive(act, defaults=True).aform
     if form is None:
         return None
-    pts = grid("test") if points is None else points
+    if points is None:
+        points = float32_grid("test") if dtype == "float32" else grid("test")
+    pts = np.asarray(points, dtype=dtype)
     avals = np.unique(_kernel(act.name, "value", module)(pts))
     avals = avals[np.isfinite(avals)]
     f = _mp(form, a)
@@ -392,7 +438,7 @@ def aform_errors(name: str, points: np.ndarray | None = None, module=None) -> Re
     keep = [i for i, r in enumerate(refs) if not mpmath.isnan(r)]
     avals, refs = avals[keep], [refs[i] for i in keep]
     got = fn(avals)
-    errs = np.array([ulp_error(g, r) for g, r in zip(got, refs, strict=True)])
+    errs = np.array([ulp_error(g, r, dtype) for g, r in zip(got, refs, strict=True)])
     # 4 ULP, whatever the condition number (reported, in a): the a-form is a formula in a and the
     # parameters, and a kernel given a and the parameters can compute it to 4 ULP even where it
     # cancels (selu's a + alpha*scale next to a = -alpha*scale: the product in two terms)

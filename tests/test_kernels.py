@@ -90,7 +90,9 @@ def test_dtypes_shapes_and_out(name):
     np.testing.assert_array_equal(x64, keep)  # input never modified
     r32 = f(x64.astype(np.float32))
     assert r32.dtype == np.float32
-    np.testing.assert_array_equal(r32, f(x64.astype(np.float32).astype(np.float64)).astype(np.float32))
+    if not hasattr(importlib.import_module(f"symderiv.kernels.{name}"), f"_{name}_grad_f32"):
+        # widened to float64 and rounded once (a float32 body is measured in tests/test_float32.py)
+        np.testing.assert_array_equal(r32, f(x64.astype(np.float32).astype(np.float64)).astype(np.float32))
     ints = np.arange(-5, 6)
     assert f(ints).dtype == np.float64
     np.testing.assert_array_equal(f(ints), f(ints.astype(float)))

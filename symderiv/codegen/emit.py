@@ -42,7 +42,7 @@ from sympy import Abs, Expr, Symbol, oo
 from .. import calculus
 from ..catalogue import Activation, a, all_activations, get, z
 from ..errors import GeneratedFileError, SymderivError
-from . import frameworks
+from . import frameworks, single
 from .lower import lower
 from .printer import ORDER, Equal, Ind, IsNan, KernelPrinter, Patch, PlusProduct, Select, Shifted, Where
 from .rewrites import VARIANTS, elementary, postprocess, stable, to_primitives, unfuse
@@ -433,8 +433,12 @@ _PRINTER_SETTINGS: dict = {}
 
 def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol],
           act: Activation | None = None, keep: Sequence[int] | None = None,
-          parts_made: dict[Expr, str] | None = None) -> list[str]:
+          parts_made: dict[Expr, str] | None = None, also32: list | None = None) -> list[str]:
     """The source of one chunk function ``name(var, _o, _w, *params)`` (see :mod:`.lower`).
+
+    ``also32``, a list, gets the same code lowered for float32 (``name + "_f32"``, see
+    :mod:`.single`) appended, or, where it has no float32 body, why: it computes a costly branch
+    apart (the runtime's ``patch``), or calls scipy (gelu's erfc).
 
     Single points are handled apart: the outer ``Where(IsNan(var), ...)`` and
     ``Where(Equal(var, ±oo), ...)`` layers that :func:`_fix_special` adds are peeled off, and the
@@ -471,36 +475,52 @@ def _body(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence[Symbol
                     made[key] = f"_{act.name}_part{len(made)}"
                     parts += [*_body(made[key], [costly], var, params, act), "", ""]
                 exprs[k] = Patch(cond, cheap, sympy.Symbol(made[key]))
-    symbols = sympy.numbered_symbols("_t")
-    repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
-    repl, reduced = _inline_conditions(repl, reduced)
-    repl, reduced = _inline_numbers(repl, reduced)
-    repl, reduced = _hoist_power_bases(repl, reduced, symbols)
-    repl, reduced = _abs_of_temporaries(repl, reduced)
     keep = range(len(exprs)) if keep is None else keep
-    reduced = [reduced[k] for k in keep]
-    peeled = [peeled[k] for k in keep]
-    needed = set().union(*(e.free_symbols for e in reduced))
-    live = []
-    for sym, e in reversed(repl):  # the temporaries the kept results use
-        if sym in needed:
-            live.append((sym, e))
-            needed |= e.free_symbols
-    repl = live[::-1]
-    arrays = {var}
-    for sym, e in repl:
-        if e.free_symbols & arrays:
-            arrays.add(sym)
-    printer = KernelPrinter(_PRINTER_SETTINGS, arrays)
-    fixes, points = [], []
-    for k, (_, specials) in enumerate(peeled):
-        far = [(p, v) for p, v in specials if p in (oo, -oo, sympy.nan)]
-        if far:
-            fixes.append((k, "(" + ", ".join(f"({printer.doprint(p)}, {printer.doprint(v)})" for p, v in far) + ",)"))
-        points += [(k, printer.doprint(p), printer.doprint(v)) for p, v in specials if (p, v) not in far]
-    return parts + lower(name, var.name, [p.name for p in params],
-                         [(str(sym), printer.doprint(e)) for sym, e in repl],
-                         [printer.doprint(e) for e in reduced], fixes, points)
+    kept = [peeled[k] for k in keep]
+
+    def printed(exprs):
+        """(assignments, results, fixes, points) of the printed code for ``exprs``, as
+        :func:`.lower.lower` takes them."""
+        symbols = sympy.numbered_symbols("_t")
+        repl, reduced = sympy.cse(exprs, symbols=symbols, order="canonical")
+        repl, reduced = _inline_conditions(repl, reduced)
+        repl, reduced = _inline_numbers(repl, reduced)
+        repl, reduced = _hoist_power_bases(repl, reduced, symbols)
+        repl, reduced = _abs_of_temporaries(repl, reduced)
+        reduced = [reduced[k] for k in keep]
+        needed = set().union(*(e.free_symbols for e in reduced))
+        live = []
+        for sym, e in reversed(repl):  # the temporaries the kept results use
+            if sym in needed:
+                live.append((sym, e))
+                needed |= e.free_symbols
+        repl = live[::-1]
+        arrays = {var}
+        for sym, e in repl:
+            if e.free_symbols & arrays:
+                arrays.add(sym)
+        printer = KernelPrinter(_PRINTER_SETTINGS, arrays)
+        fixes, points = [], []
+        for k, (_, specials) in enumerate(kept):
+            far = [(p, v) for p, v in specials if p in (oo, -oo, sympy.nan)]
+            if far:
+                fixes.append((k, "(" + ", ".join(f"({printer.doprint(p)}, {printer.doprint(v)})" for p, v in far) + ",)"))
+            points += [(k, printer.doprint(p), printer.doprint(v)) for p, v in specials if (p, v) not in far]
+        return ([(str(sym), printer.doprint(e)) for sym, e in repl], [printer.doprint(e) for e in reduced],
+                fixes, points)
+
+    lowered = printed(exprs)
+    lines = lower(name, var.name, [p.name for p in params], *lowered)
+    if also32 is not None:
+        why = next((reason for mark, reason in (("patch(", "computes a costly branch apart"),
+                                                 ("scipy.", "calls scipy"))
+                    if any(mark in line for line in lines)), None)
+        if why is None:
+            exprs32 = [single.float32_form(e) for e in exprs]
+            if exprs32 != exprs:
+                lowered = printed(exprs32)
+        also32.append(why or lower(f"{name}_f32", var.name, [p.name for p in params], *lowered, dtype="float32"))
+    return parts + lines
 
 
 #: Operations (``sympy.count_ops``) from which a select's branch is computed only where selected.
@@ -1002,17 +1022,27 @@ def render_module(kernel: Kernel) -> str:
     bodies = []
     parts_made: dict = {}  # one chunk function per costly branch, shared by the kernels
     pair = [kernel.orders[0], kernel.orders[1]]
+    singles: list = []  # the float32 lowering of each body, in the same order (or None)
+    vg32: list = []
     with _forms(kernel.variant):  # first: g and g' name its costly branches as it does
-        vg = _body(f"_{n}_value_and_grad", pair, z, params, act, parts_made=parts_made)
+        vg = _body(f"_{n}_value_and_grad", pair, z, params, act, parts_made=parts_made, also32=vg32)
     for k, suffix in enumerate(SUFFIXES):
         # g and g' from value_and_grad's code (the same bits), g'' on its own
         exprs, keep = (pair, [k]) if k < 2 else ([kernel.orders[k]], None)
         with _forms(kernel.variant if k < 2 else None):
-            bodies.append(_body(f"_{n}{suffix}", exprs, z, params, act, keep, parts_made))
+            bodies.append(_body(f"_{n}{suffix}", exprs, z, params, act, keep, parts_made, also32=singles))
     bodies.append(vg)
+    singles += vg32
+    suffixes = [*SUFFIXES, "_value_and_grad"]
     if kernel.aform is not None:
-        bodies.append(_body(f"_{n}_grad_from_output", [kernel.aform], a, params, act))
+        bodies.append(_body(f"_{n}_grad_from_output", [kernel.aform], a, params, act, also32=singles))
+        suffixes.append("_grad_from_output")
     text = "\n".join(line for b in bodies for line in b)
+    # float32 input computed in float32 where that keeps the accuracy bound (measured now)
+    widen = single.decide(act, text, dict(zip(suffixes, singles, strict=True)))
+    native = [s for s in suffixes if widen[s] is None]
+    bodies += [singles[suffixes.index(s)] for s in native]
+    out[out.index('"""')] = single.docstring(n, widen) + '"""'
     portable = frameworks.render_portable(kernel)  # the same kernels for other array libraries
     ptext = "\n".join(portable)
     if "math." in ptext:
@@ -1025,18 +1055,23 @@ def render_module(kernel: Kernel) -> str:
         out += [*b, "", ""]
     out += portable
     call_args = f"{{{', '.join(f'{p.name!r}: float({p.name})' for p in act.params)}}}"
+
+    def f32(suffix: str) -> str:
+        return f", _{n}{suffix}_f32" if suffix in native else ""
+
     for suffix in SUFFIXES:
         out += [
             f"def {n}{suffix}(z, *{sig}, out=None):",
             f'    """{_DOC[suffix]} for {n}, elementwise.{pdoc}"""',
-            f"    return apply(_{n}{suffix}, z, out, 1, {call_args}, _{n}{suffix}_xp)",
+            f"    return apply(_{n}{suffix}, z, out, 1, {call_args}, _{n}{suffix}_xp{f32(suffix)})",
             "",
             "",
         ]
     out += [
         f"def {n}_value_and_grad(z, *{sig}, out=None):",
         f'    """(g(z), g\'(z)) for {n}, sharing work; ``out`` is a pair of arrays or None.{pdoc}"""',
-        f"    return apply(_{n}_value_and_grad, z, out, 2, {call_args}, _{n}_value_and_grad_xp)",
+        f"    return apply(_{n}_value_and_grad, z, out, 2, {call_args}, _{n}_value_and_grad_xp"
+        f"{f32('_value_and_grad')})",
         "",
         "",
     ]
@@ -1044,7 +1079,8 @@ def render_module(kernel: Kernel) -> str:
         out += [
             f"def {n}_grad_from_output(a, *{sig}, out=None):",
             f'    """g\' from the output a = g(z) (the a-form {kernel.aform}).{pdoc}"""',
-            f"    return apply(_{n}_grad_from_output, a, out, 1, {call_args}, _{n}_grad_from_output_xp)",
+            f"    return apply(_{n}_grad_from_output, a, out, 1, {call_args}, _{n}_grad_from_output_xp"
+            f"{f32('_grad_from_output')})",
             "",
             "",
         ]

@@ -510,10 +510,18 @@ def _patch_kinks(act, order, x, r, convention, params):
     return r
 
 
+def _as_numpy(x):
+    """x's data for the NumPy kernels: float64 as it is, float32 widened (the drop-ins give the
+    float64 result rounded once on every device; the NumPy kernels' float32 bodies compute in
+    float32)."""
+    xn = x.detach().numpy()
+    return xn if x.dtype == torch.float64 else xn.astype("float64")
+
+
 def _eval(act, order, x, convention, params):
     """g^(order)(x) at ``convention``'s kink values, in x's float dtype."""
     if order < 2 and _on_numpy(x):
-        r = torch.from_numpy(act.numpy[order](x.detach().numpy(), **dict(zip(act.params, params))))
+        r = torch.from_numpy(act.numpy[order](_as_numpy(x), **dict(zip(act.params, params)))).to(x.dtype)
         return _patch_kinks(act, order, x, r, convention, params)
     w = _work(x)
     return _finish(act, order, w, (act.g, act.grad, act.grad2)[order](w, *params), x, convention, params)
@@ -522,9 +530,9 @@ def _eval(act, order, x, convention, params):
 def _eval_pair(act, x, convention, params):
     """(g(x), g'(x)) from one pass over the shared work."""
     if _on_numpy(x):
-        value, grad = act.numpy[2](x.detach().numpy(), **dict(zip(act.params, params)))
-        return (torch.from_numpy(value),
-                _patch_kinks(act, 1, x, torch.from_numpy(grad), convention, params))
+        value, grad = act.numpy[2](_as_numpy(x), **dict(zip(act.params, params)))
+        return (torch.from_numpy(value).to(x.dtype),
+                _patch_kinks(act, 1, x, torch.from_numpy(grad).to(x.dtype), convention, params))
     w = _work(x)
     value, grad = act.value_and_grad(w, *params)
     return (_finish(act, 0, w, value, x, convention, params),

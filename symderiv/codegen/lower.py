@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 
-__all__ = ["lower"]
+__all__ = ["DTYPES", "lower"]
 
 #: NumPy ufuncs with a float result, called as ``numpy.NAME``.
 _FLOAT_UFUNCS = frozenset({
@@ -44,8 +44,12 @@ _BOOL_UFUNCS = frozenset({"equal", "greater", "greater_equal", "isfinite", "isin
 _SPECIAL_UFUNCS = frozenset({"erf", "erfc", "expit", "log_expit", "log_ndtr", "ndtr"})
 #: The runtime's functions called like ufuncs, ``f(x, out=...)`` (float result; in place allowed).
 _RUNTIME_UFUNCS = frozenset({"erfc"})
-#: The sign bit of a float64, as an int64.
-_SIGN_BIT = -(1 << 63)
+#: Per float type computed in: (integer view of the same width, its sign bit, the scratch call).
+#: float32 bodies (see :mod:`symderiv.codegen.single`) compute on float32 scratch, in float32.
+DTYPES = {
+    "float64": ("numpy.int64", -(1 << 63), "_w.floats"),
+    "float32": ("numpy.int32", -(1 << 31), "_w.floats32"),
+}
 _BINOPS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide", ast.Pow: "power"}
 
 
@@ -59,8 +63,9 @@ def _dotted(node: ast.AST) -> str | None:
 
 
 class _Lowering:
-    def __init__(self, arrays: set[str], var: str = "z", params: Sequence[str] = ()):
+    def __init__(self, arrays: set[str], var: str = "z", params: Sequence[str] = (), dtype: str = "float64"):
         self.var, self.params = var, list(params)
+        self.ints, self.sign_bit, self.floats = DTYPES[dtype]
         self.arrays = set(arrays)
         self.lines: list[str] = []
         self.free: dict[str, list[str]] = {"f": [], "b": []}
@@ -129,8 +134,8 @@ class _Lowering:
                 # the same bits, NaN payloads included
                 x = self.value(inner.args[0])
                 out = self.target(dest, [x], "f")
-                self.lines.append(f"numpy.bitwise_or({x}.view(numpy.int64), {_SIGN_BIT}, "
-                                  f"out={out}.view(numpy.int64))")
+                self.lines.append(f"numpy.bitwise_or({x}.view({self.ints}), {self.sign_bit}, "
+                                  f"out={out}.view({self.ints}))")
                 if x != out:
                     self.release(x)
                 return out
@@ -275,8 +280,12 @@ def _non_finite_test(var: str, tables: Sequence[str]) -> str:
 
 def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tuple[str, str]],
           results: Sequence[str], fixes: Sequence[tuple[int, str]],
-          points: Sequence[tuple[int, str, str]] = ()) -> list[str]:
+          points: Sequence[tuple[int, str, str]] = (), dtype: str = "float64") -> list[str]:
     """The source of ``name(var, _o, _w, *params)``, computing ``results`` into the arrays ``_o``.
+
+    ``dtype`` is the float type of ``var``, the outputs and the scratch (a key of :data:`DTYPES`):
+    the same operations, on float32 views and scratch for ``"float32"`` (NumPy rounds the printed
+    float64 literals to float32 when the other operand is a float32 array).
 
     ``assignments`` are (temporary, printed expression) in order, ``results`` one printed
     expression per output; ``fixes`` are (output index, printed table) for the runtime's ``fix``,
@@ -290,7 +299,7 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
         for n in ast.walk(step):
             if isinstance(n, ast.Name):
                 last_use[n.id] = i
-    low = _Lowering({var}, var, params)
+    low = _Lowering({var}, var, params, dtype)
     held: dict[str, str] = {}  # temporary -> the buffer holding it
     # a temporary that is itself a result (squareplus' = g/h reads g) is computed straight into
     # that output, which later steps read: no copy (the outputs are written once each)
@@ -349,7 +358,7 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
     prologue = [f"{', '.join(f'_o{k}' for k in range(len(results)))}{',' if len(results) == 1 else ''} = _o"]
     if low.count["f"]:
         names = ", ".join(f"_f{j}" for j in range(low.count["f"]))
-        prologue.append(f"{names}{',' if low.count['f'] == 1 else ''} = _w.floats({low.count['f']})")
+        prologue.append(f"{names}{',' if low.count['f'] == 1 else ''} = {low.floats}({low.count['f']})")
     if low.count["b"]:
         names = ", ".join(f"_b{j}" for j in range(low.count["b"]))
         prologue.append(f"{names}{',' if low.count['b'] == 1 else ''} = _w.bools({low.count['b']})")

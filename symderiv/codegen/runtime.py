@@ -4,7 +4,9 @@ Each kernel body computes on one float64 chunk, one ufunc call per operation
 into a few scratch buffers that stay allocated (see symderiv.codegen.lower);
 chunks are spread over a thread pool (NumPy releases the GIL), and results are
 written into the output (float32 in, float32 out; anything else real becomes
-float64).
+float64). A kernel that keeps its accuracy bound in float32 ULP also has a float32
+body (``body32``), which computes float32 input in float32 on float32 scratch; the
+others widen each float32 chunk to float64 and round the result once.
 """
 
 import fractions
@@ -121,14 +123,20 @@ def product_lo(x, y, default=None):
     return ((xh * yh - p) + xh * yl + xl * yh) + xl * yl
 
 
+#: The integer type of the same width as each float type the kernels compute in (bit blends).
+_BITS = {numpy.dtype(numpy.float64): numpy.int64, numpy.dtype(numpy.float32): numpy.int32}
+
+
 def select(cond, a, b, out=None):
     """``a`` where ``cond``, else ``b``, bit for bit (inf, NaN and -0 included), without branches:
-    the IEEE bit patterns are blended, ``b ^ ((a ^ b) * cond)`` on int64 views. ``out`` must not
-    be ``a`` or ``b``."""
-    a = numpy.asarray(a, numpy.float64).view(numpy.int64)
-    b = numpy.asarray(b, numpy.float64).view(numpy.int64)
-    r = numpy.empty(numpy.broadcast(cond, a, b).shape, numpy.float64) if out is None else out
-    bits = r.view(numpy.int64)
+    the IEEE bit patterns are blended, ``b ^ ((a ^ b) * cond)`` on int64 views (int32 views for a
+    float32 ``out``). ``out`` must not be ``a`` or ``b``."""
+    dtype = numpy.dtype(numpy.float64) if out is None else out.dtype
+    ints = _BITS[dtype]
+    a = numpy.asarray(a, dtype).view(ints)
+    b = numpy.asarray(b, dtype).view(ints)
+    r = numpy.empty(numpy.broadcast(cond, a, b).shape, dtype) if out is None else out
+    bits = r.view(ints)
     numpy.bitwise_xor(a, b, out=bits)
     numpy.multiply(bits, cond, out=bits)
     numpy.bitwise_xor(bits, b, out=bits)
@@ -150,7 +158,7 @@ def patch(cond, out, x, part, ws, params):
     n = x.size
     sub = ws.sub()
     sub.size = k if 2 * k <= n else n
-    xin, res = sub.outputs(2)
+    xin, res = sub.outputs(2, out.dtype)  # float32 in a float32 body
     if 2 * k <= n:
         idx = numpy.flatnonzero(cond)
         numpy.take(x, idx, out=xin)
@@ -167,7 +175,7 @@ class _Workspace:
 
     def __init__(self, capacity):
         self.capacity = self.size = capacity
-        self._pools = {"f": [], "b": [], "o": []}
+        self._pools = {}
         self._sub = None
 
     def sub(self):
@@ -177,19 +185,23 @@ class _Workspace:
         return self._sub
 
     def _get(self, kind, n, dtype):
-        pool = self._pools[kind]
+        pool = self._pools.setdefault((kind, dtype), [])
         while len(pool) < n:
             pool.append(numpy.empty(self.capacity, dtype))
         return pool[:n] if self.size == self.capacity else [p[:self.size] for p in pool[:n]]
 
-    def floats(self, n):
-        return self._get("f", n, numpy.float64)
+    def floats(self, n, dtype=numpy.float64):
+        return self._get("f", n, dtype)
+
+    def floats32(self, n):
+        """``n`` float32 scratch arrays (a float32 body's)."""
+        return self._get("f", n, numpy.float32)
 
     def bools(self, n):
         return self._get("b", n, numpy.bool_)
 
-    def outputs(self, n):
-        return self._get("o", n, numpy.float64)
+    def outputs(self, n, dtype=numpy.float64):
+        return self._get("o", n, dtype)
 
 
 def _same_elements(a, b):
@@ -198,13 +210,16 @@ def _same_elements(a, b):
             and a.strides == b.strides and a.itemsize == b.itemsize and a.size == b.size)
 
 
-def apply(body, z, out, nout, params, portable=None):
+def apply(body, z, out, nout, params, portable=None, body32=None):
     """Run ``body`` over ``z`` chunk by chunk; return one array (or a tuple of ``nout``, made as
     one block when ``out`` is None: see :func:`_outputs`).
 
     ``body(chunk, outputs, workspace, **params)`` writes its results into ``outputs``: straight
     into the output arrays when they are contiguous float64 and do not overlap the input,
-    otherwise into scratch that is then cast (float32) or copied into place.
+    otherwise into scratch that is then cast (float32) or copied into place. ``body32``, where
+    the kernel has one, takes float32 input instead, in float32 chunks, writing float32
+    results (straight into contiguous float32 outputs); without it float32 chunks are widened
+    to float64 for ``body``.
 
     An array of another library is not converted: a Dask array gives a lazy Dask array computed
     block by block by ``body`` (:func:`on_dask`); any other array that array-api-compat knows
@@ -230,7 +245,10 @@ def apply(body, z, out, nout, params, portable=None):
         # overwrite inputs of later chunks before they are read: read from a copy instead
         flat = flat.copy()
         shared = [False] * len(targets)
-    direct = (all(t.dtype == numpy.float64 for t in targets)
+    work_dtype = numpy.dtype(numpy.float64)
+    if body32 is not None and flat.dtype == numpy.float32:
+        body, work_dtype = body32, flat.dtype
+    direct = (all(t.dtype == work_dtype for t in targets)
               and not any(shared)
               and not (nout == 2 and numpy.may_share_memory(targets[0], targets[1])))
     n = flat.size
@@ -242,12 +260,12 @@ def apply(body, z, out, nout, params, portable=None):
                 e = min(s + CHUNK, hi)
                 ws.size = e - s
                 zc = flat[s:e]
-                if zc.dtype != numpy.float64:
-                    zc = zc.astype(numpy.float64)
+                if zc.dtype != work_dtype:
+                    zc = zc.astype(work_dtype)
                 if direct:
                     body(zc, [t[s:e] for t in targets], ws, **params)
                 else:
-                    results = ws.outputs(nout)
+                    results = ws.outputs(nout, work_dtype)
                     body(zc, results, ws, **params)
                     for t, r in zip(targets, results, strict=True):
                         t[s:e] = r
