@@ -35,6 +35,7 @@ import sympy
 
 from . import calculus, memo
 from .catalogue import Activation, a, all_activations, get, z
+from .mpeval import stable_eval
 
 __all__ = [
     "KINDS",
@@ -59,7 +60,6 @@ KINDS = ("value", "grad", "grad2")
 STRICT = ("sigmoid", "tanh", "relu", "leaky_relu")
 _TINY = 2.2250738585072014e-308
 _SUBNORMAL_ULP = mpmath.mpf(2) ** -1074
-_MAX_DPS = 1600
 
 
 def grid(size: str = "full") -> np.ndarray:
@@ -163,40 +163,6 @@ def _erfc(x):
     return mpmath.exp(-x * x) / (x * mpmath.sqrt(mpmath.pi))
 
 
-def _stable_eval(fn, x: float, quadratic: bool = False) -> mpmath.mpf:
-    """fn(x) with mpmath at enough digits to survive the formula's cancellations.
-
-    Textbook formulas cancel terms as large as e^|x| (1 - tanh(x)^2, log(1 + e^x)), so the
-    first precision is 60 + 1.3 |x| digits (capped); it is raised until two evaluations at
-    precisions d and 2d agree to 2^-80.
-    """
-    if math.isfinite(x) and x != 0:
-        depth = 1.3 * abs(x) + max(0.0, -math.log10(abs(x))) + (0.25 * x * x if quadratic else 0.0)
-        dps = 60 + int(min(depth, 1600))
-    else:
-        dps = 60
-    prev = None
-    while True:
-        with mpmath.workdps(dps):
-            try:
-                val = fn(mpmath.mpf(x))
-                if val is None:  # a Piecewise over open intervals, at a breakpoint
-                    return mpmath.nan
-                val = mpmath.mpf(val) if not isinstance(val, mpmath.mpc) else mpmath.mpf(val.real)
-            except (ZeroDivisionError, ValueError, OverflowError):
-                val = mpmath.nan
-        if prev is not None:
-            if (mpmath.isnan(val) and mpmath.isnan(prev)) or (val == prev == 0 and dps >= _MAX_DPS):
-                return val
-            if val != 0 and not mpmath.isnan(val) and not mpmath.isnan(prev) and \
-                    abs(val - prev) <= abs(val) * mpmath.mpf(2) ** -80:
-                return +val
-            if dps >= _MAX_DPS:
-                return val
-        prev = val
-        dps *= 2
-
-
 #: Custom activations being measured (:func:`custom_key`), by key.
 _CUSTOM: dict[str, Activation] = {}
 
@@ -277,7 +243,7 @@ def reference(name: str, kind: str, x: float) -> mpmath.mpf:
         piece = calculus.pieces(expr, act.defaults())[-1 if x > 0 else 0].expr
         lim = sympy.limit(sympy.diff(piece, z, order), z, sympy.oo if x > 0 else -sympy.oo)
         return mpmath.mpf(float(lim)) if lim.is_finite else (mpmath.inf if lim == sympy.oo else -mpmath.inf)
-    return _stable_eval(ref.funcs[0], x, ref.quadratic)
+    return stable_eval(ref.funcs[0], x, ref.quadratic)
 
 
 def references(name: str, kind: str, points) -> list[mpmath.mpf]:
@@ -311,7 +277,7 @@ def condition(name: str, kind: str, x: float, value: mpmath.mpf | None = None) -
     f = value if value is not None else reference(name, kind, x)
     if any(x == b for b, _ in ref.points):
         return 0.0
-    fp = _stable_eval(ref.funcs[1], x, ref.quadratic)
+    fp = stable_eval(ref.funcs[1], x, ref.quadratic)
     num = abs(mpmath.mpf(x) * fp)
     if num == 0:
         return 0.0
@@ -432,7 +398,7 @@ def aform_errors(name: str, points: np.ndarray | None = None, module=None,
     avals = np.unique(_kernel(act.name, "value", module)(pts))
     avals = avals[np.isfinite(avals)]
     f = _mp(form, a)
-    refs = [_stable_eval(f, float(x)) for x in avals]
+    refs = [stable_eval(f, float(x)) for x in avals]
     # the a-form is a formula over open intervals: where it has no value (a at a kink's image), the
     # kernel follows the convention, measured by the grad tests instead
     keep = [i for i, r in enumerate(refs) if not mpmath.isnan(r)]
@@ -444,7 +410,7 @@ def aform_errors(name: str, points: np.ndarray | None = None, module=None,
     # cancels (selu's a + alpha*scale next to a = -alpha*scale: the product in two terms)
     fprime = _mp(sympy.diff(form, a), a)
     i = int(np.argmax(errs))
-    c = 0.0 if refs[i] == 0 or errs[i] == 0 else float(abs(mpmath.mpf(float(avals[i])) * _stable_eval(
+    c = 0.0 if refs[i] == 0 or errs[i] == 0 else float(abs(mpmath.mpf(float(avals[i])) * stable_eval(
         fprime, float(avals[i])) / refs[i]))
     return Result(f"{act.name}_grad_from_output", float(errs[i]), float(avals[i]), c, 4.0, int((errs > 4).sum()),
                   variable="a")

@@ -275,7 +275,7 @@ def _saturation(f: Expr, lim: Expr, sign: int) -> int | None:
 
     if not lim.is_finite:
         return None
-    from ..accuracy import _stable_eval  # mpmath with enough digits to survive cancellation
+    from ..mpeval import stable_eval  # mpmath with enough digits to survive cancellation
 
     fn = sympy.lambdify(z, f, modules="mpmath")
     target = mpmath.mpf(float(lim))
@@ -283,7 +283,7 @@ def _saturation(f: Expr, lim: Expr, sign: int) -> int | None:
         for k in range(3, 1024):
             ok = True
             for j in range(4):
-                v = _stable_eval(fn, float(sign * 2 ** (k + j)))
+                v = stable_eval(fn, float(sign * 2 ** (k + j)))
                 err = abs(v - target)
                 if not (err <= mpmath.mpf(2) ** -60 * abs(target) or err < mpmath.mpf("1e-330")):
                     ok = False
