@@ -26,7 +26,7 @@ from .errors import BadParameterValue, ParseError, SymderivError, UnknownConvent
 from .parse import check_constant, parse_expr_safe, parse_number
 from .printing import decimal, to_text
 
-__all__ = ["Derivation", "activation_functions", "custom", "derive", "resolve"]
+__all__ = ["Derivation", "activation_functions", "aform_of", "custom", "derive", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -394,7 +394,7 @@ def derive(
         raise ParseError(f"{_shown(expr, 40)} is not real for real z (its derivative {_shown(first, 40)} "
                          "is complex)")
     kinks = calculus.kinks(expr, conventions, order_at)
-    aform, note = _aform(act, expr, fixed)
+    aform, note = aform_of(expr, fixed)
     return Derivation(
         name=act.name,
         params={p.name: fixed.get(p.symbol) for p in act.params},
@@ -409,8 +409,9 @@ def derive(
     )
 
 
-def _aform(act: Activation, expr: Expr, fixed: Mapping, timeout: float | None = None) -> tuple[Expr | None, str | None]:
-    """The a-form, when the a-form engine is available (see :mod:`symderiv.aform`)."""
+def aform_of(expr: Expr, fixed: Mapping, timeout: float | None = None) -> tuple[Expr | None, str | None]:
+    """(g'(a), note) for g = ``expr`` with the parameters ``fixed`` (the others symbolic), when the
+    a-form engine is available (see :mod:`symderiv.aform`); else (None, None)."""
     try:
         from . import aform as aform_module
     except ImportError:

@@ -12,7 +12,7 @@ import pytest
 import sympy
 
 from symderiv.catalogue import z
-from symderiv.codegen import emit
+from symderiv.codegen import emit, output
 from symderiv.codegen.rewrites import (
     ERFC_SERIES_BELOW,
     PRIMITIVES,
@@ -24,6 +24,7 @@ from symderiv.codegen.rewrites import (
     erfc_series,
     tanhshrink_cf,
 )
+from symderiv.errors import SymderivError
 
 ROOT = Path(__file__).resolve().parents[1]
 POINTS = ["-700", "-37.5", "-3", "-0.7", "-1e-5", "1e-9", "0.25", "0.59", "2", "19", "300"]
@@ -148,7 +149,7 @@ def test_a_subset_is_an_importable_package(tmp_path):
 def test_header_names_source_version_and_hash():
     text = (ROOT / "generated" / "sigmoid.py").read_text()
     first = text.splitlines()[:3]
-    assert first[0] == emit.HEADER_MARK
+    assert first[0] == output.HEADER_MARK
     assert "catalogue entry 'sigmoid'" in first[1] and "symderiv 0.1.0" in first[1]
     assert first[2].startswith("# content-sha256: ") and len(first[2].split()[-1]) == 64
 
@@ -160,31 +161,31 @@ def relu_files():
 
 def test_write_check_force_and_foreign_files(tmp_path, relu_files):
     out = tmp_path / "gen"
-    written = emit.write(relu_files, out)
+    written = output.write(relu_files, out)
     relu = out / "relu.py"
     assert str(relu) in written and (out / "_runtime.py").exists()
     mine = out / "notes.txt"  # a file symderiv did not write is never touched
     mine.write_text("mine")
-    assert emit.write(relu_files, out) == []  # up to date: nothing rewritten
-    assert emit.check(relu_files, out) == []
+    assert output.write(relu_files, out) == []  # up to date: nothing rewritten
+    assert output.check(relu_files, out) == []
     # stale (e.g. an older generator's output): check names it and writes nothing
     stale = relu.read_text().replace("import numpy", "import numpy  # old")
-    stale = emit._with_header(stale.split("\n", 3)[3], "catalogue entry 'relu'", "0.0.9")
+    stale = output.with_header(stale.split("\n", 3)[3], "catalogue entry 'relu'", "0.0.9")
     relu.write_text(stale)
-    assert emit.check(relu_files, out) == [str(relu)]
+    assert output.check(relu_files, out) == [str(relu)]
     assert relu.read_text() == stale
-    assert emit.write(relu_files, out) == [str(relu)]  # intact header: regenerated without --force
+    assert output.write(relu_files, out) == [str(relu)]  # intact header: regenerated without --force
     # edited by hand (body no longer matches the hash in its header): refused without force
     relu.write_text(relu.read_text() + "\n# my tweak\n")
-    with pytest.raises(emit.SymderivError, match="edited by hand"):
-        emit.write(relu_files, out)
+    with pytest.raises(SymderivError, match="edited by hand"):
+        output.write(relu_files, out)
     assert relu.read_text().endswith("# my tweak\n")
-    emit.write(relu_files, out, force=True)
+    output.write(relu_files, out, force=True)
     assert not relu.read_text().endswith("# my tweak\n")
     # a file without our header at a target path: refused even with force
     (out / "_runtime.py").write_text("# someone else's runtime\n")
-    with pytest.raises(emit.SymderivError, match="not written by symderiv"):
-        emit.write(relu_files, out, force=True)
+    with pytest.raises(SymderivError, match="not written by symderiv"):
+        output.write(relu_files, out, force=True)
     assert (out / "_runtime.py").read_text() == "# someone else's runtime\n"
     assert mine.read_text() == "mine"
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
@@ -192,7 +193,7 @@ def test_write_check_force_and_foreign_files(tmp_path, relu_files):
 
 def test_cli_exit_codes_for_stale_and_edited(tmp_path, run_cli, relu_files):
     out = tmp_path / "gen"
-    emit.write(relu_files, out)
+    output.write(relu_files, out)
     relu = out / "relu.py"
     relu.write_text(relu.read_text() + "# hand edit\n")
     res = run_cli("generate", "relu", "--out", str(out), "--check")

@@ -12,10 +12,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from symderiv import kernels
-from symderiv.codegen.emit import _runtime
+from symderiv.codegen.chunk import runtime_namespace
 from symderiv.codegen.lower import lower
 
-RUNTIME = _runtime()
+RUNTIME = runtime_namespace()
 
 _LEAVES = st.sampled_from(["z", "_t0", "_t1", "2", "0.5", "-3", "0", "-0.0", "c"])
 _UNARY = st.sampled_from(["numpy.exp({})", "abs({})", "-({})", "numpy.tanh({})", "numpy.sqrt(abs({}))",

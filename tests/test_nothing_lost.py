@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from symderiv.codegen import emit
+from symderiv.codegen import emit, output
 from symderiv.errors import SymderivError
 
 
 def _files(version: str = "1") -> dict[str, str]:
     return {
-        "__init__.py": emit._with_header(f"from .relu import relu  # v{version}\n", "the whole catalogue", "0"),
-        "_runtime.py": emit._with_header(f"RUNTIME = {version}\n", "runtime", "0"),
-        "relu.py": emit._with_header(f"def relu(z):\n    return max(z, 0)  # v{version}\n", "relu", "0"),
+        "__init__.py": output.with_header(f"from .relu import relu  # v{version}\n", "the whole catalogue", "0"),
+        "_runtime.py": output.with_header(f"RUNTIME = {version}\n", "runtime", "0"),
+        "relu.py": output.with_header(f"def relu(z):\n    return max(z, 0)  # v{version}\n", "relu", "0"),
     }
 
 
@@ -158,7 +158,7 @@ def test_unwritable_directory(capsys, tmp_path, fake_render, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(emit.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(output.tempfile, "mkstemp", refuse)
     status, _, err = _generate(capsys, "--out", str(out))
     assert status == 2 and "Permission denied" in _one_line(err) and str(out) in err
     assert list(out.iterdir()) == []
@@ -189,7 +189,7 @@ def test_a_failure_mid_write_leaves_no_partial_file_and_no_temp(capsys, tmp_path
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(emit.os, "replace", flaky)
+    monkeypatch.setattr(output.os, "replace", flaky)
     status, _, err = _generate(capsys, "--out", str(out))
     assert status == 2 and "No space left on device" in _one_line(err)
     names = {p.name for p in out.iterdir()}
@@ -200,13 +200,13 @@ def test_a_failure_mid_write_leaves_no_partial_file_and_no_temp(capsys, tmp_path
 
 def test_write_api_raises_the_same_messages(tmp_path):
     out = tmp_path / "gen"
-    emit.write(_files(), out)
+    output.write(_files(), out)
     (out / "relu.py").write_text((out / "relu.py").read_text() + "#")
     with pytest.raises(SymderivError, match="edited by hand"):
-        emit.write(_files("2"), out)
+        output.write(_files("2"), out)
     (tmp_path / "file").write_text("x")
     with pytest.raises(SymderivError):
-        emit.write(_files(), tmp_path / "file")
+        output.write(_files(), tmp_path / "file")
 
 
 def test_generate_stops_at_the_budget_with_its_workers(tmp_path):
@@ -277,7 +277,7 @@ def test_an_unedited_file_is_rewritten_and_old_style_hashes_still_count_as_ours(
     _generate(capsys, "--out", str(out))
     # written by an older symderiv: the hash covered the body only
     head, second, _, body = (out / "relu.py").read_text().split("\n", 3)
-    legacy = f"{head}\n{second}\n{emit._HASH_PREFIX}{hashlib.sha256(body.encode()).hexdigest()}\n{body}"
+    legacy = f"{head}\n{second}\n{output._HASH_PREFIX}{hashlib.sha256(body.encode()).hexdigest()}\n{body}"
     (out / "relu.py").write_text(legacy)
     fake_render["version"] = "2"
     status, _, err = _generate(capsys, "--out", str(out))
@@ -362,7 +362,7 @@ def test_a_signal_while_writing_leaves_no_temporary_file(tmp_path, fake_render, 
     import time
 
     out = tmp_path / "gen"
-    emit.write(_files("1"), out)
+    output.write(_files("1"), out)
     before = _snapshot(out)
     flag = tmp_path / "flag"
     code = _SLOW_WRITER.format(tests=str(Path(__file__).parent), version="2", flag=str(flag), out=str(out))

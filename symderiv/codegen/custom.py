@@ -134,7 +134,7 @@ def other_package(out: Path, act: Activation) -> str | None:
     """The source line of the kernels package already in ``out`` when it is another one (the
     catalogue's, another custom activation's), else None: writing there would replace its
     ``__init__.py``. Said before any rendering."""
-    from .emit import HEADER_MARK, MAX_FILE_BYTES
+    from .output import HEADER_MARK, MAX_FILE_BYTES
 
     init = out / "__init__.py"
     try:

@@ -1,7 +1,7 @@
-"""PyTorch and JAX drop-ins from the same :class:`~symderiv.codegen.emit.Kernel` as the NumPy kernels.
+"""PyTorch and JAX drop-ins from the same :class:`~symderiv.codegen.assemble.Kernel` as the NumPy kernels.
 
 For each activation the stable g, g' and g'' the NumPy kernels are built from (the primitives'
-stable forms, the saturation clips and the ±inf/NaN patches of :func:`.emit.kernels_for`) are
+stable forms, the saturation clips and the ±inf/NaN patches of :func:`.assemble.kernels_for`) are
 printed once more, by SymPy's printer with ``torch.`` or ``jax.numpy.`` functions
 (:class:`FrameworkPrinter`), common subexpressions shared by ``sympy.cse``. The runtime
 templates :data:`TORCH_RUNTIME` and :data:`JAX_RUNTIME` wrap them:

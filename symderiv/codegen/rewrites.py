@@ -51,6 +51,7 @@ __all__ = [
     "TanhSoftplus",
     "TanhSoftplusGrad",
     "elementary",
+    "fixed_point",
     "postprocess",
     "stable",
     "to_primitives",
@@ -236,7 +237,7 @@ def _tanh_softplus_parts(x: Expr) -> tuple[Expr, Expr, Expr]:
 
     Every term is positive: nothing cancels, and the gate costs 4 operations after the exp. Beyond
     x ~ 354, n overflows (inf/inf); the generator clips x where the gate has reached 1 in float64
-    (``emit._fix_special``: at 32, shared by g and g').
+    (``assemble._fix_special``: at 32, shared by g and g').
     """
     p = exp(x)
     n = p * (p + 2)
@@ -529,7 +530,8 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _fixed_point(expr: Expr, rules=RULES) -> Expr:
+def fixed_point(expr: Expr, rules=RULES) -> Expr:
+    """``expr`` with ``rules`` (all of :data:`RULES`) applied in turn until nothing changes (8 rounds at most)."""
     for _ in range(8):
         before = expr
         for rule in rules:
@@ -541,7 +543,7 @@ def _fixed_point(expr: Expr, rules=RULES) -> Expr:
 
 def to_primitives(expr: Expr) -> Expr:
     """Apply :data:`RULES` to a catalogue formula (after ``factor_terms``, which exposes sums)."""
-    return _fixed_point(sympy.factor_terms(expr))
+    return fixed_point(sympy.factor_terms(expr))
 
 
 def postprocess(expr: Expr) -> Expr:
@@ -554,11 +556,11 @@ def postprocess(expr: Expr) -> Expr:
     exact where they cancel ((2z + 3)/6, one rounding).
     """
     rules = tuple(r for r in RULES if r.after_diff)
-    raw = _fixed_point(expr, rules)
+    raw = fixed_point(expr, rules)
     if not raw.free_symbols:
         return raw
     try:
-        factored = _fixed_point(sympy.factor(sympy.together(raw)), rules)
+        factored = fixed_point(sympy.factor(sympy.together(raw)), rules)
     except sympy.PolynomialError:  # pragma: no cover - factor gives up on some forms
         return raw
     return min((factored, raw), key=sympy.count_ops)

@@ -23,7 +23,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..catalogue import get
-    from ..codegen.emit import default_out, render_all
+    from ..codegen.emit import render_all
+    from ..codegen.output import default_out
     from ..errors import GeneratedFileError
 
     if args.expr is not None:
@@ -59,7 +60,7 @@ def _custom(args) -> int:
     """``--expr TEXT --name NAME``: the package of one custom activation, written only when
     every kernel is within its accuracy bound (:mod:`symderiv.codegen.custom`)."""
     from ..codegen import custom
-    from ..codegen.emit import default_out
+    from ..codegen.output import default_out
     from ..errors import GeneratedFileError
 
     if args.names:
@@ -89,7 +90,7 @@ def _custom(args) -> int:
 
 def _write(args, files: dict[str, str], out: Path) -> int:
     from ..cli import report
-    from ..codegen.emit import check, write
+    from ..codegen.output import check, write
 
     if args.check:
         stale = check(files, out)

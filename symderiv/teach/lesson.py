@@ -432,7 +432,8 @@ def _kernel(act: Activation) -> str:
         source = importlib.resources.files("symderiv.kernels").joinpath(f"{act.name}.py").read_text("utf-8")
         where = f"symderiv.kernels.{act.name} (generated/{act.name}.py, committed)"
     else:
-        from ..codegen.emit import kernels_for, render_module
+        from ..codegen.assemble import kernels_for
+        from ..codegen.emit import render_module
 
         source = render_module(kernels_for(act))
         where = "written by symderiv's emitter for this expression (not installed)"
@@ -641,7 +642,7 @@ def page(names: Sequence[str | Activation] | None = None, *, convention: str = "
     if convention not in calculus.CONVENTIONS:
         raise SymderivError(f"unknown convention {convention!r} (one of {', '.join(calculus.CONVENTIONS)})")
     from .. import aform
-    from ..codegen.emit import GENERATE_AFORM_TIMEOUT
+    from ..codegen.assemble import GENERATE_AFORM_TIMEOUT
 
     saved, aform.TIMEOUT = aform.TIMEOUT, GENERATE_AFORM_TIMEOUT  # the page must not depend on the load
     try:
