@@ -208,3 +208,25 @@ def test_bad_name_is_exit_2(run_cli):
     res = run_cli("generate", "sigmod", "--check")
     assert res.returncode == 2
     assert res.stderr.count("\n") == 1 and "sigmoid" in res.stderr
+
+
+def test_the_dropin_runtimes_are_linted_files_sharing_their_checks_word_for_word():
+    """templates/torch_runtime.py and templates/jax_runtime.py (read as text, copied into
+    generated/) carry the same parameter and convention checks."""
+    from symderiv.codegen.frameworks import JAX_RUNTIME, TEMPLATES, TORCH_RUNTIME
+
+    def shared(text):
+        start = text.index("CONVENTIONS = ")
+        return text[start:text.index("\n\n\n", text.index("def _convention("))]
+
+    assert shared(TORCH_RUNTIME) == shared(JAX_RUNTIME)
+    assert not (TEMPLATES / "__init__.py").exists()  # not a package: never imported
+    for framework, text in (("torch", TORCH_RUNTIME), ("jax", JAX_RUNTIME)):
+        assert (ROOT / "generated" / framework / "_runtime.py").read_text().split("\n", 3)[3] == text
+
+
+def test_the_generator_imports_neither_torch_nor_jax():
+    code = ("import sys\nimport symderiv.codegen.emit, symderiv.codegen.frameworks\n"
+            "assert not {'torch', 'jax'} & set(sys.modules), sorted({'torch', 'jax'} & set(sys.modules))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr

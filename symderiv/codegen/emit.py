@@ -200,7 +200,7 @@ def _package(rendered: dict[str, tuple[str, str, str]], modules: list[str], sour
         files[f"{framework}/__init__.py"] = with_header(frameworks.render_init(framework, modules),
                                                          package_source, __version__, origin)
         files[f"{framework}/_runtime.py"] = with_header(
-            runtime, f"symderiv.codegen.frameworks.{framework.upper()}_RUNTIME", __version__)
+            runtime, f"symderiv/codegen/templates/{framework}_runtime.py", __version__)
         for name, sources in rendered.items():
             files[f"{framework}/{name}.py"] = with_header(sources[k], source_of(name), __version__, origin)
     return files

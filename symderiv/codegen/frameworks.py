@@ -4,7 +4,7 @@ For each activation the stable g, g' and g'' the NumPy kernels are built from (t
 stable forms, the saturation clips and the ±inf/NaN patches of :func:`.assemble.kernels_for`) are
 printed once more, by SymPy's printer with ``torch.`` or ``jax.numpy.`` functions
 (:class:`FrameworkPrinter`), common subexpressions shared by ``sympy.cse``. The runtime
-templates :data:`TORCH_RUNTIME` and :data:`JAX_RUNTIME` wrap them:
+modules :data:`TORCH_RUNTIME` and :data:`JAX_RUNTIME` (the files of ``codegen/templates/``) wrap them:
 
 * PyTorch: ``NAME(x, *, convention="torch", **params)`` applies a ``torch.autograd.Function``
   whose backward is ``grad * g'(x)`` from the stable g' (never ``a*(1 - a)`` from a rounded a),
@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import sympy
 from sympy import Expr
@@ -37,8 +38,8 @@ from ..catalogue import Activation, a, z
 from .printer import _COMPARE, KernelPrinter
 from .rewrites import stable
 
-__all__ = ["CONVENTIONS", "MODULE_NAMES", "FrameworkPrinter", "kink_table", "module_name", "render_init",
-           "render_jax", "render_portable", "render_torch"]
+__all__ = ["CONVENTIONS", "JAX_RUNTIME", "MODULE_NAMES", "TORCH_RUNTIME", "FrameworkPrinter", "kink_table",
+           "module_name", "render_init", "render_jax", "render_portable", "render_torch"]
 
 #: The conventions every drop-in takes (``convention=``), each giving the value at kinks.
 CONVENTIONS = ("torch", "jax", "left", "right", "mid")
@@ -431,255 +432,14 @@ def render_init(framework: str, names: list[str]) -> str:
                         names, ("CONVENTIONS",))
 
 
-_COMMON = '''
-CONVENTIONS = ("torch", "jax", "left", "right", "mid")
+#: The folder of the drop-ins' runtimes: real modules, linted, read here as text and copied into
+#: ``generated/torch/_runtime.py`` and ``generated/jax/_runtime.py``. Not a package: importing
+#: symderiv (or collecting its doctests) must not import torch or JAX.
+TEMPLATES = Path(__file__).with_name("templates")
 
+#: The runtime the PyTorch drop-ins import (:file:`templates/torch_runtime.py`).
+TORCH_RUNTIME = (TEMPLATES / "torch_runtime.py").read_text(encoding="utf-8")
 
-def _param(activation, name, value, kind):
-    """``value`` as a float, checked against the parameter's assumption (positive, real, ...)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"{activation}: parameter {name} must be a real number, got {value!r}") from None
-    ok = {"positive": v > 0, "nonnegative": v >= 0, "negative": v < 0, "real": True}[kind]
-    if not (ok and math.isfinite(v)):
-        raise ValueError(f"{activation}: parameter {name} must be {kind} and finite, got {value!r}")
-    return v
-
-
-def _convention(activation, convention):
-    if convention not in CONVENTIONS:
-        raise ValueError(f"{activation}: unknown convention {convention!r} (valid: {', '.join(CONVENTIONS)})")
-    return convention
-'''
-
-TORCH_RUNTIME = '''"""Shared part of the PyTorch drop-ins: dtypes, kink conventions and the autograd Functions."""
-
-import math
-
-import torch
-''' + _COMMON + '''
-
-def _work(x):
-    """``x`` as the float tensor the forms compute on: float64 where the device has it."""
-    if not x.is_floating_point():
-        x = x.to(torch.get_default_dtype())
-    if x.dtype != torch.float64 and x.device.type != "mps":
-        return x.to(torch.float64)
-    return x
-
-
-def _finish(act, order, w, r, x, convention, params):
-    """A form's result ``r`` on ``w``: full shape, ``convention``'s kink values, x's float dtype."""
-    if not torch.is_tensor(r):  # a constant form (relu'' = 0)
-        r = torch.full_like(w, r)
-    elif r.shape != w.shape:
-        r = r.expand(w.shape)
-    if order:
-        r = _patch_kinks(act, order, w, r, convention, params)
-    dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
-    r = r.to(dtype)
-    return x.view_as(x) if r is x else r  # autograd saves x: the identity returns a view of it
-
-
-#: CPU tensors of float32 or float64 are computed by the NumPy kernels (symderiv.kernels, from the
-#: same catalogue and stable forms: chunked, in place, threaded; zero-copy), as a few framework
-#: operations per term cannot be on a CPU. Other devices and dtypes (and vmap) run the torch forms.
-#: False: the torch forms everywhere.
-USE_NUMPY_ON_CPU = True
-
-try:
-    _wrapped = torch._C._functorch.is_functorch_wrapped_tensor
-except AttributeError:  # pragma: no cover - older torch
-
-    def _wrapped(t):
-        return False
-
-
-def _on_numpy(x):
-    return (USE_NUMPY_ON_CPU and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-            and x.layout == torch.strided and not _wrapped(x))
-
-
-def _patch_kinks(act, order, x, r, convention, params):
-    """``r`` = g^(order)(x) with ``convention``'s values at the kinks (kernels and forms carry
-    PyTorch's)."""
-    if convention != "torch":
-        for b, values in act.kinks(*params):
-            r = torch.where(x == b, values[convention][order - 1], r)
-    return r
-
-
-def _as_numpy(x):
-    """x's data for the NumPy kernels: float64 as it is, float32 widened (the drop-ins give the
-    float64 result rounded once on every device; the NumPy kernels' float32 bodies compute in
-    float32)."""
-    xn = x.detach().numpy()
-    return xn if x.dtype == torch.float64 else xn.astype("float64")
-
-
-def _eval(act, order, x, convention, params):
-    """g^(order)(x) at ``convention``'s kink values, in x's float dtype."""
-    if order < 2 and _on_numpy(x):
-        r = torch.from_numpy(act.numpy[order](_as_numpy(x), **dict(zip(act.params, params)))).to(x.dtype)
-        return _patch_kinks(act, order, x, r, convention, params)
-    w = _work(x)
-    return _finish(act, order, w, (act.g, act.grad, act.grad2)[order](w, *params), x, convention, params)
-
-
-def _eval_pair(act, x, convention, params):
-    """(g(x), g'(x)) from one pass over the shared work."""
-    if _on_numpy(x):
-        value, grad = act.numpy[2](_as_numpy(x), **dict(zip(act.params, params)))
-        return (torch.from_numpy(value).to(x.dtype),
-                _patch_kinks(act, 1, x, torch.from_numpy(grad).to(x.dtype), convention, params))
-    w = _work(x)
-    value, grad = act.value_and_grad(w, *params)
-    return (_finish(act, 0, w, value, x, convention, params),
-            _finish(act, 1, w, grad, x, convention, params))
-
-
-class _Value(torch.autograd.Function):
-    """g(x); the forward also computes g'(x) (sharing the work) and saves it for the backward."""
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x, act, convention, params):
-        return _eval_pair(act, x, convention, params)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        x, act, convention, params = inputs
-        ctx.mark_non_differentiable(output[1])
-        ctx.save_for_backward(x, output[1])
-        ctx.args = (act, convention, params)
-        # no tensor of zeros for the gradient of the (non-differentiable) g' output: measured
-        # at 10^6 float64, allocating and filling it cost more than the backward's multiply
-        ctx.set_materialize_grads(False)
-
-    @staticmethod
-    def backward(ctx, grad, _grad_of_derivative):
-        if grad is None:
-            return None, None, None, None
-        x, derivative = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph: g' as a differentiable function of x
-            derivative = _Grad.apply(x, *ctx.args)
-        return grad * derivative, None, None, None
-
-
-class _Grad(torch.autograd.Function):
-    """g'(x), whose backward is g''(x) from its stable form (plain operations: differentiable again)."""
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x, act, convention, params):
-        return _eval(act, 1, x, convention, params)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        x, act, convention, params = inputs
-        ctx.save_for_backward(x)
-        ctx.args = (act, convention, params)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return grad * _eval(ctx.args[0], 2, x, *ctx.args[1:]), None, None, None
-
-
-class Activation:
-    """One activation's forms: ``g``, ``grad``, ``grad2``, ``value_and_grad`` (in z and the
-    parameters) and ``kinks``."""
-
-    def __init__(self, name, g, grad, grad2, kinks, value_and_grad, numpy, params):
-        self.name, self.g, self.grad, self.grad2, self.kinks = name, g, grad, grad2, kinks
-        self.value_and_grad = value_and_grad
-        #: the NumPy kernels (g, g', value_and_grad) and the names of the parameters
-        self.numpy, self.params = numpy, params
-
-    def apply(self, x, convention, params):
-        _convention(self.name, convention)
-        if not torch.is_tensor(x):
-            x = torch.as_tensor(x, dtype=torch.get_default_dtype())
-        if x.is_complex():
-            raise TypeError(f"{self.name}: complex input")
-        if torch.is_grad_enabled() and x.requires_grad:
-            return _Value.apply(x, self, convention, params)[0]
-        return _eval(self, 0, x, convention, params)  # no graph: g alone
-
-    def __repr__(self):
-        return f"<symderiv.kernels.torch activation {self.name}>"
-'''
-
-JAX_RUNTIME = '''"""Shared part of the JAX drop-ins: dtypes, kink conventions and the custom_jvp rules."""
-
-import functools
-import math
-
-import jax
-import jax.numpy as jnp
-''' + _COMMON + '''
-
-def _work(x):
-    """``x`` as the float array the forms compute on: float64 when JAX's x64 mode is on."""
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        x = x.astype(jnp.result_type(float))
-    if jax.config.jax_enable_x64:
-        return x.astype(jnp.float64)
-    return x.astype(jnp.float32) if x.dtype != jnp.float32 else x
-
-
-def tanh(x):
-    """tanh from expm1 (XLA's own tanh is 6.5 ULP off near |x| = 19 in float64; this, 2.5)."""
-    u = jnp.expm1(-2 * jnp.abs(x))
-    return jnp.copysign(-u / (2 + u), x)
-
-
-def _eval(act, order, x, convention, params):
-    w = _work(x)
-    r = (act.g, act.grad, act.grad2)[order](w, *params)
-    if order and convention != "torch":  # the forms carry PyTorch's values
-        for b, values in act.kinks(*params):
-            r = jnp.where(w == b, values[convention][order - 1], r)
-    dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else w.dtype
-    return jnp.broadcast_to(jnp.asarray(r, dtype=w.dtype), w.shape).astype(dtype)
-
-
-class Activation:
-    """One activation's forms: ``g``, ``grad``, ``grad2`` (in z and the parameters) and ``kinks``."""
-
-    def __init__(self, name, g, grad, grad2, kinks):
-        self.name, self.g, self.grad, self.grad2, self.kinks = name, g, grad, grad2, kinks
-
-        @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
-        def value(x, convention, params):
-            return _eval(self, 0, x, convention, params)
-
-        @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
-        def derivative(x, convention, params):
-            return _eval(self, 1, x, convention, params)
-
-        @value.defjvp
-        def _value_jvp(convention, params, primals, tangents):
-            (x,), (t,) = primals, tangents
-            return value(x, convention, params), derivative(x, convention, params) * t
-
-        @derivative.defjvp
-        def _derivative_jvp(convention, params, primals, tangents):
-            (x,), (t,) = primals, tangents
-            return derivative(x, convention, params), _eval(self, 2, x, convention, params) * t
-
-        self._value = value
-
-    def apply(self, x, convention, params):
-        _convention(self.name, convention)
-        x = jnp.asarray(x)
-        if jnp.issubdtype(x.dtype, jnp.complexfloating):
-            raise TypeError(f"{self.name}: complex input")
-        return self._value(x, convention, params)
-
-    def __repr__(self):
-        return f"<symderiv.kernels.jax activation {self.name}>"
-'''
+#: The runtime the JAX drop-ins import (:file:`templates/jax_runtime.py`); it shares with
+#: :data:`TORCH_RUNTIME` the parameter and convention checks, word for word (tested).
+JAX_RUNTIME = (TEMPLATES / "jax_runtime.py").read_text(encoding="utf-8")
