@@ -218,8 +218,8 @@ def _reference_parts(name: str, kind: str) -> _Reference:
         elif order == 1:
             value = kink.values["torch"]
         else:
-            left = calculus._limit(sympy.diff(pieces[j].expr, z, 2), b, "-")
-            right = calculus._limit(sympy.diff(pieces[j + 1].expr, z, 2), b, "+")
+            left = calculus.one_sided_limit(sympy.diff(pieces[j].expr, z, 2), b, "-")
+            right = calculus.one_sided_limit(sympy.diff(pieces[j + 1].expr, z, 2), b, "+")
             rule = next((v for k, v in conv.items() if sympy.simplify(k - b) == 0), "mid")
             value = {"left": left, "right": right}.get(rule, (left + right) / 2)
         points.append((float(b), sympy.Float(value, 60)))

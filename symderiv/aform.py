@@ -103,11 +103,11 @@ def aform(expr: Expr, fixed: Mapping[Symbol, Expr] | None = None,
 
 
 def _aform(expr: Expr, fixed: Mapping[Symbol, Expr] | None) -> tuple[Expr | None, str | None]:
-    from .prove import _order_values
+    from .prove import order_values
 
     fixed = dict(fixed or {})
     symbols = sorted(expr.free_symbols - {z}, key=lambda s: s.name)
-    order_at = _order_values(symbols, fixed)
+    order_at = order_values(symbols, fixed)
     order_at.update(fixed)
     try:
         pieces = calculus.pieces(expr, order_at)
@@ -149,7 +149,7 @@ def _interval(p: calculus.Piece) -> str:
 def _bound(f: Expr, point: Expr, side: str) -> Expr:
     if point in (oo, -oo):
         return sympy.limit(f, z, point)
-    return calculus._limit(f, point, side)
+    return calculus.one_sided_limit(f, point, side)
 
 
 def _branch(p: calculus.Piece, order_at: Mapping[Symbol, Expr], single: bool = False) -> _Branch | None:

@@ -35,17 +35,17 @@ from collections.abc import Iterator
 
 from .errors import BudgetExceeded, SymderivError
 
-__all__ = ["MAX_MEMORY_MB", "default_memory_limit", "limit_memory", "time_limit"]
+__all__ = ["MAX_MEMORY_MB", "Expired", "default_memory_limit", "limit_memory", "time_limit"]
 
 _REPEAT = 0.5  # seconds between repeated alarms once the budget is spent
 
 
-class _Expired(BaseException):
+class Expired(BaseException):
     """The alarm, as a BaseException: ``except Exception`` in library code does not catch it."""
 
 
 def _on_alarm(signum, frame):
-    raise _Expired
+    raise Expired
 
 
 @contextlib.contextmanager
@@ -73,7 +73,7 @@ def time_limit(seconds: float | None, what: str = "time budget") -> Iterator[Non
     signal.setitimer(signal.ITIMER_REAL, ours, _REPEAT)
     try:
         yield
-    except _Expired:
+    except Expired:
         expired = True
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -86,7 +86,7 @@ def time_limit(seconds: float | None, what: str = "time budget") -> Iterator[Non
         # try/finally) would leave the process computing at another precision: put it back
         _restore_mp_precision(precision)
         if outer_left and outer_left <= seconds:
-            raise _Expired  # the outer budget is the one spent: let it report
+            raise Expired  # the outer budget is the one spent: let it report
         raise BudgetExceeded(f"{what} of {seconds:g} s exceeded (raise it with --timeout SECONDS)")
 
 

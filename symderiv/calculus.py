@@ -63,8 +63,10 @@ __all__ = [
     "Kink",
     "Piece",
     "breakpoints",
+    "choose_branches",
     "derivative",
     "kinks",
+    "one_sided_limit",
     "pieces",
     "sample_values",
     "tidy",
@@ -177,7 +179,7 @@ class Piece:
         return And(*parts) if parts else S.true
 
 
-def _choose(expr: Expr, point: Mapping[Symbol, Expr]) -> Expr:
+def choose_branches(expr: Expr, point: Mapping[Symbol, Expr]) -> Expr:
     """Replace every Piecewise by the branch active at ``point`` (innermost first)."""
 
     def pick(pw: Piecewise) -> Expr:
@@ -257,7 +259,7 @@ def _formula_on(expr: Expr, nums: Mapping[Symbol, Expr], lo: Expr, hi: Expr) -> 
         tries += [lo + (hi - lo) * f for f in (Rational(1, 3), Rational(2, 3), Rational(1, 7), Rational(6, 7))]
     for t in tries:
         try:
-            formula = _choose(expr, {**nums, z: t})
+            formula = choose_branches(expr, {**nums, z: t})
         except (TypeError, ValueError):  # SymPy: "Invalid comparison of non-real zoo"
             continue
         if formula.has(sympy.zoo, sympy.nan):  # 1/(1 + sign(z)) for z < 0
@@ -293,7 +295,9 @@ def _same(x: Expr, y: Expr) -> bool:
     return sympy.simplify(diff) == 0
 
 
-def _limit(expr: Expr, point: Expr, side: str) -> Expr:
+def one_sided_limit(expr: Expr, point: Expr, side: str) -> Expr:
+    """The limit of ``expr`` as z tends to ``point`` from ``side`` (``"-"`` or ``"+"``): the value there
+    when it is finite, else SymPy's one-sided limit; simplified."""
     value = expr.subs(z, point)
     if value.has(sympy.nan, sympy.zoo, oo, -oo) or not value.is_finite:
         value = sympy.limit(expr, z, point, dir=side)
@@ -328,7 +332,7 @@ def derivative(expr: Expr, order: int = 1, values: Mapping[Symbol, Expr] | None 
         prev = merged[-1]
         b = p.lo
         smooth = all(
-            _same(_limit(sympy.diff(left.expr, z, k), b, "-"), _limit(sympy.diff(p.expr, z, k), b, "+"))
+            _same(one_sided_limit(sympy.diff(left.expr, z, k), b, "-"), one_sided_limit(sympy.diff(p.expr, z, k), b, "+"))
             for k in range(order)
             for left in [next(q for q in ps if q.hi == b)]
         )
@@ -415,9 +419,9 @@ def kinks(
     out = []
     for left_piece, right_piece in itertools.pairwise(ps):
         b = left_piece.hi
-        g_cont, g_cond = _truth(_limit(left_piece.expr, b, "-") - _limit(right_piece.expr, b, "+"))
-        dl = _limit(sympy.diff(left_piece.expr, z), b, "-")
-        dr = _limit(sympy.diff(right_piece.expr, z), b, "+")
+        g_cont, g_cond = _truth(one_sided_limit(left_piece.expr, b, "-") - one_sided_limit(right_piece.expr, b, "+"))
+        dl = one_sided_limit(sympy.diff(left_piece.expr, z), b, "-")
+        dr = one_sided_limit(sympy.diff(right_piece.expr, z), b, "+")
         d_same, d_cond = _truth(dl - dr)
         continuous = g_cont is True
         if g_cont is False or d_same is False:

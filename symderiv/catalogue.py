@@ -58,7 +58,7 @@ from sympy import (
 
 from .errors import BadParameterValue, UnknownActivation, UnknownParameter, closest
 
-__all__ = ["FAMILIES", "Activation", "Param", "a", "all_activations", "get", "names", "z"]
+__all__ = ["FAMILIES", "Activation", "Param", "a", "all_activations", "by_name", "get", "names", "shorten", "z"]
 
 #: The input variable: a real number.
 z = Symbol("z", real=True)
@@ -94,7 +94,7 @@ class Param:
 
         wanted = [n for n in ("positive", "nonnegative", "negative", "nonpositive", "nonzero")
                   if getattr(self.symbol, f"is_{n}")]
-        shown = _shown(value)
+        shown = shorten(value)
         try:
             ball = certify(value)
         except Uncertain:
@@ -112,7 +112,7 @@ class Param:
         return value
 
 
-def _shown(value: object, n: int = 60) -> str:
+def shorten(value: object, n: int = 60) -> str:
     """``value`` for a message: its text, or when that is long a 3-digit approximation."""
     text = str(value)
     if len(text) <= n:
@@ -345,6 +345,15 @@ for _rec in _RECORDS:
         if _key in _BY_NAME:  # pragma: no cover - a catalogue bug
             raise RuntimeError(f"duplicate catalogue name {_key!r}")
         _BY_NAME[_key] = _rec
+
+
+def by_name() -> dict[str, Activation]:
+    """Every name and alias of the catalogue -> its record (a new dict).
+
+    >>> by_name()["swish"].name
+    'silu'
+    """
+    return dict(_BY_NAME)
 
 
 def _normalize(name: str) -> str:

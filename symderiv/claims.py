@@ -89,9 +89,9 @@ def verify_claim(
         # activation brings in (beta of softplus(z) in a claim about mish) takes its default
         fixed = {**fixed, **_implicit_defaults((claim,), (claim_expr,), set(act.symbols.values()), funcs)}
     else:
-        from .prove import _as_expr
+        from .prove import as_expr
 
-        claim_expr = _as_expr(claim)
+        claim_expr = as_expr(claim)
         allowed = set(act.symbols.values())
         unknown = claim_expr.free_symbols - allowed
         if unknown:
@@ -211,8 +211,7 @@ def verify_identity(
     'proved'
     """
     from .catalogue import Param
-    from .derivation import _value as param_value
-    from .derivation import activation_functions, check_constraints
+    from .derivation import activation_functions, check_constraints, param_value
     from .parse import parse_claim
 
     symbols = identity_symbols()

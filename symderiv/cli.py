@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     user's paths or environment (a name too long, a directory where a file should be, a full
     disk under standard output) is bad input, exit 2.
     """
-    from .budget import _Expired, time_limit
+    from .budget import Expired, time_limit
 
     try:
         for item in sys.argv[1:] if argv is None else argv:
@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SymderivError as exc:
         report(f"symderiv: error: {exc}")
         return 2
-    except _Expired:  # an alarm that escaped its block (e.g. while unwinding): still one line
+    except Expired:  # an alarm that escaped its block (e.g. while unwinding): still one line
         report("symderiv: error: time budget exceeded (raise it with --timeout SECONDS)")
         return 2
     except KeyboardInterrupt:

@@ -21,12 +21,12 @@ import sympy
 from sympy import Expr, Integer, Rational
 
 from . import calculus, memo
-from .catalogue import Activation, Param, _shown, get, z
+from .catalogue import Activation, Param, get, shorten, z
 from .errors import BadParameterValue, ParseError, SymderivError, UnknownConvention
 from .parse import check_constant, parse_expr_safe, parse_number
 from .printing import decimal, to_text
 
-__all__ = ["Derivation", "activation_functions", "aform_of", "custom", "derive", "resolve"]
+__all__ = ["Derivation", "activation_functions", "aform_of", "custom", "derive", "param_value", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,9 @@ def kink_json(k: calculus.Kink, convention: str) -> dict:
 
 def activation_functions() -> dict[str, object]:
     """The catalogue's activations as one-argument functions for the parser (params symbolic)."""
-    from .catalogue import _BY_NAME
+    from .catalogue import by_name
 
-    return {n: rec for n, rec in _BY_NAME.items()}
+    return by_name()
 
 
 def custom(text: str) -> Activation:
@@ -130,7 +130,7 @@ def custom(text: str) -> Activation:
     if z not in expr.free_symbols and others:
         names = ", ".join(repr(s.name) for s in others)
         raise ParseError(
-            f"the variable is z, and {_shown(text.strip(), 40)!r} does not contain it ({names} would be "
+            f"the variable is z, and {shorten(text.strip(), 40)!r} does not contain it ({names} would be "
             f"{'a parameter' if len(others) == 1 else 'parameters'}): write the activation in z"
         )
     from .catalogue import all_activations
@@ -208,7 +208,7 @@ def _require_real(expr: Expr, values: Mapping[sympy.Symbol, Expr]) -> None:
             except (Uncertain, Undefined, Unsupported):
                 positive = False
             if not positive:
-                raise ParseError(f"{_shown(node, 40)} is not real for real z (a base <= 0 to a power in z, "
+                raise ParseError(f"{shorten(node, 40)} is not real for real z (a base <= 0 to a power in z, "
                                  "e.g. at z = 1/2)")
         elif base.has(z):
             for t in sorted(PROBES, key=lambda t: t.is_Integer):  # non-integers first: there it is complex
@@ -216,15 +216,17 @@ def _require_real(expr: Expr, values: Mapping[sympy.Symbol, Expr]) -> None:
                 if b is not None and b < 0:
                     where = "at" if not t.is_Integer else "near"
                     raise ParseError(
-                        f"{_shown(node, 40)} is not real {where} z = {t}: its base is negative there and its "
+                        f"{shorten(node, 40)} is not real {where} z = {t}: its base is negative there and its "
                         "exponent varies (write exp(exponent*log(base)) for where the base is positive)")
     if all(undefined(t) for t in PROBES):  # certainly not real anywhere probed
-        raise ParseError(f"{_shown(expr, 40)} is not real (or not defined) at any of z = "
+        raise ParseError(f"{shorten(expr, 40)} is not real (or not defined) at any of z = "
                          f"{', '.join(str(t) for t in PROBES[:4])}, ..., {PROBES[-1]}: "
                          "an activation must be real for real z")
 
 
-def _value(param: Param, raw: object) -> Expr:
+def param_value(param: Param, raw: object) -> Expr:
+    """The value ``raw`` given for ``param`` (a number, a string or an expression) as an exact SymPy
+    number, checked against the parameter's assumption."""
     if isinstance(raw, Expr):
         value = raw
     elif isinstance(raw, bool):
@@ -269,9 +271,9 @@ def _in_range(name: str, value: Expr) -> None:
     if x.is_zero():
         return
     if x > certify(hi):
-        raise BadParameterValue(f"parameter {name} is too large: {_shown(value)} (limit 10**300 in magnitude)")
+        raise BadParameterValue(f"parameter {name} is too large: {shorten(value)} (limit 10**300 in magnitude)")
     if x < certify(lo):
-        raise BadParameterValue(f"parameter {name} is too small: {_shown(value)} is nonzero but below "
+        raise BadParameterValue(f"parameter {name} is too small: {shorten(value)} is nonzero but below "
                                 "10**-300 in magnitude")
 
 
@@ -296,7 +298,7 @@ def check_constraints(
             ok = False
         if not ok:
             given = ", ".join(
-                f"{s.name} = {_shown(values[s], 30)}" + ("" if s in fixed else " (its default: fix it too)")
+                f"{s.name} = {shorten(values[s], 30)}" + ("" if s in fixed else " (its default: fix it too)")
                 for s in sorted(relation.free_symbols, key=lambda s: s.name)
             )
             raise BadParameterValue(f"{act.name} needs {relation} ({why}), got {given}")
@@ -314,7 +316,7 @@ def resolve(
                   if p.default is not None and (defaults or p.implicit)})
     for key, raw in (params or {}).items():
         p = act.param(key)
-        fixed[p.symbol] = _value(p, raw)
+        fixed[p.symbol] = param_value(p, raw)
     check_constraints(act, fixed, {p.symbol: p.default for p in act.params if p.default is not None})
     return act, fixed
 
@@ -391,7 +393,7 @@ def derive(
     first = calculus.derivative(expr, 1, order_at)
     second = calculus.derivative(expr, 2, order_at)
     if first.has(sympy.I) or second.has(sympy.I):  # a last guard: never print a complex derivative
-        raise ParseError(f"{_shown(expr, 40)} is not real for real z (its derivative {_shown(first, 40)} "
+        raise ParseError(f"{shorten(expr, 40)} is not real for real z (its derivative {shorten(first, 40)} "
                          "is complex)")
     kinks = calculus.kinks(expr, conventions, order_at)
     aform, note = aform_of(expr, fixed)

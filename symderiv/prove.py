@@ -75,7 +75,7 @@ from .catalogue import a, all_activations, z
 from .errors import BudgetExceeded, SymderivError
 from .printing import to_text
 
-__all__ = ["STATUSES", "Verdict", "prove_identity"]
+__all__ = ["STATUSES", "Verdict", "as_expr", "order_values", "prove_identity"]
 
 #: The three verdicts.
 STATUSES = ("proved", "refuted", "undecided")
@@ -134,7 +134,7 @@ def _catalogue_defaults() -> dict[Symbol, Expr]:
     return out
 
 
-def _order_values(symbols, given: Mapping[Symbol, Expr] | None) -> dict[Symbol, Expr]:
+def order_values(symbols, given: Mapping[Symbol, Expr] | None) -> dict[Symbol, Expr]:
     """Sample values for ordering breakpoints: given, else the catalogue default, else 1/2."""
     known = _catalogue_defaults()
     out = {}
@@ -304,7 +304,7 @@ def _piece_formula(expr: Expr, nums: Mapping[Symbol, Expr], samples: list[Ration
     condition SymPy cannot decide for all admissible parameters raises. The choice is
     cross-checked at numeric sample points.
     """
-    forms = {calculus._choose(expr, {**nums, z: t}) for t in samples}
+    forms = {calculus.choose_branches(expr, {**nums, z: t}) for t in samples}
     if len(forms) != 1:
         raise SymderivError("the piece structure changes inside an interval (a missed breakpoint)")
     if where is None:
@@ -1059,7 +1059,7 @@ def prove_identity(
     """
     started = time.monotonic()
     deadline = None if timeout is None else started + timeout
-    lhs, rhs = _as_expr(lhs), _as_expr(rhs)
+    lhs, rhs = as_expr(lhs), as_expr(rhs)
     lhs_domain, rhs_domain = list(lhs_domain), list(rhs_domain)
     if params:
         fix = dict(params)
@@ -1076,7 +1076,7 @@ def prove_identity(
     for s in symbols:
         if s.is_real is not True:
             raise SymderivError(f"parameter {s.name} must be a real symbol")
-    base = _order_values(symbols, order_at)
+    base = order_values(symbols, order_at)
     L, R = calculus.to_piecewise(lhs), calculus.to_piecewise(rhs)
     # where each side is defined is read from the expression as given: folding into one
     # Piecewise moves inner conditions (sqrt(z) >= 1) out of the branch that guarded them
@@ -1239,7 +1239,9 @@ def _refuted(cert: _Certificate, symbols: list[Symbol]) -> Verdict:
     return Verdict("refuted", how, _report(cert, symbols))
 
 
-def _as_expr(x) -> Expr:
+def as_expr(x) -> Expr:
+    """``x`` as a SymPy expression, binary floats as the exact rationals they are (a string is
+    refused: text is parsed with ``parse_expr_safe``)."""
     if isinstance(x, str):
         raise TypeError("prove_identity takes SymPy expressions; parse text with parse_expr_safe")
     expr = sympy.sympify(x, strict=True)

@@ -85,7 +85,7 @@ def kernels_for(act: Activation) -> Kernel:
             left_f, right_f = pieces[j].expr, pieces[j + 1].expr
             if order:
                 left_f, right_f = sympy.diff(left_f, z, order), sympy.diff(right_f, z, order)
-            left, right = _limit(left_f, b, "-"), _limit(right_f, b, "+")
+            left, right = calculus.one_sided_limit(left_f, b, "-"), calculus.one_sided_limit(right_f, b, "+")
             if order == 0:
                 value = _point_value(act, b, order_at)
             elif order == 1:
@@ -110,10 +110,6 @@ def _side(value: Expr, left: Expr, right: Expr) -> str | None:
     if sympy.simplify(value - right) == 0:
         return "right"
     return None
-
-
-def _limit(expr: Expr, b: Expr, side: str) -> Expr:
-    return calculus._limit(expr, b, side)  # the calculus module's own one-sided limit
 
 
 def _is_linear(expr: Expr) -> bool:
@@ -168,7 +164,7 @@ def _mirrored(pieces: Sequence[calculus.Piece], formulas: Sequence[Expr], rules:
         return None
     left, right = formulas
     mirror = left.subs(z, -z)
-    at0 = _limit(right, sympy.Integer(0), "+")
+    at0 = calculus.one_sided_limit(right, sympy.Integer(0), "+")
     if sympy.simplify(elementary(right - mirror)) == 0:
         whole = right.subs(z, sympy.Abs(z))
     elif sympy.simplify(elementary(right + mirror)) == 0:

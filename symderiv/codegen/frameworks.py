@@ -35,7 +35,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from .. import calculus
 from ..catalogue import Activation, a, z
-from .printer import _COMPARE, KernelPrinter
+from .printer import COMPARE, KernelPrinter
 from .rewrites import stable
 
 __all__ = ["CONVENTIONS", "JAX_RUNTIME", "MODULE_NAMES", "TORCH_RUNTIME", "FrameworkPrinter", "kink_table",
@@ -103,12 +103,12 @@ class FrameworkPrinter(KernelPrinter):
         return self._where(self._compare(expr.args[0]), "1.0", "0.0", True)
 
     def _compare(self, cond) -> str:
-        op = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<="}[_COMPARE[type(cond)]]
+        op = {"greater": ">", "greater_equal": ">=", "less": "<", "less_equal": "<="}[COMPARE[type(cond)]]
         lhs, rhs = (self.parenthesize(s, PRECEDENCE["Relational"] + 1) for s in (cond.lhs, cond.rhs))
         return f"({lhs} {op} {rhs})"
 
     def _print_Relational(self, expr):
-        if type(expr) in _COMPARE:
+        if type(expr) in COMPARE:
             return self._compare(expr)
         return super()._print_Relational(expr)
 
@@ -217,7 +217,7 @@ def _function(name: str, expr: Expr, args: list[str], printer_for, var: sympy.Sy
 
 def _order2_limit(pieces, j: int, side: str) -> Expr:
     piece = pieces[j] if side == "left" else pieces[j + 1]
-    return calculus._limit(sympy.diff(piece.expr, z, 2), pieces[j].hi, "-" if side == "left" else "+")
+    return calculus.one_sided_limit(sympy.diff(piece.expr, z, 2), pieces[j].hi, "-" if side == "left" else "+")
 
 
 def kink_table(act: Activation) -> list[tuple[Expr, dict[str, tuple[Expr, Expr]]]]:

@@ -26,7 +26,8 @@ import sympy
 from sympy import Function
 from sympy.printing.numpy import SciPyPrinter
 
-__all__ = ["Equal", "Ind", "IsNan", "KernelPrinter", "Patch", "PlusProduct", "Select", "Shifted", "Where"]
+__all__ = ["COMPARE", "ORDER", "Equal", "Ind", "IsNan", "KernelPrinter", "Patch", "PlusProduct", "Select", "Shifted",
+           "Where"]
 
 
 class _Chooser(Function):
@@ -119,10 +120,10 @@ class IsNan(Function):
 
 
 #: NumPy's comparison for each order relation (false for NaN).
-_COMPARE = {sympy.StrictGreaterThan: "greater", sympy.GreaterThan: "greater_equal",
+COMPARE = {sympy.StrictGreaterThan: "greater", sympy.GreaterThan: "greater_equal",
             sympy.StrictLessThan: "less", sympy.LessThan: "less_equal"}
 #: The order relations (what :class:`Select` and :class:`Ind` take).
-ORDER = tuple(_COMPARE)
+ORDER = tuple(COMPARE)
 
 
 def _step(x: str, h0: int, negated: bool = False) -> str:
@@ -191,7 +192,7 @@ class KernelPrinter(SciPyPrinter):
 
     def _compare(self, cond) -> str:
         """The order relation ``cond`` as a NumPy comparison (false for NaN)."""
-        return f"numpy.{_COMPARE[type(cond)]}({self._print(cond.lhs)}, {self._print(cond.rhs)})"
+        return f"numpy.{COMPARE[type(cond)]}({self._print(cond.lhs)}, {self._print(cond.rhs)})"
 
     def _print_Equal(self, expr):
         return f"numpy.equal({self._print(expr.args[0])}, {self._print(expr.args[1])})"

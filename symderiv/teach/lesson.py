@@ -375,9 +375,9 @@ def _kinks(act: Activation) -> str:
 
 
 def _plot(act: Activation, salt: str, convention: str) -> str:
-    from .plot import _matplotlib, figure
+    from .plot import figure, matplotlib_parts
 
-    matplotlib, _, _ = _matplotlib()
+    matplotlib, _, _ = matplotlib_parts()
     fig = figure([act], convention=convention)
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):

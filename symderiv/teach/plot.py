@@ -33,16 +33,17 @@ from ..catalogue import z
 from ..derivation import derive
 from ..errors import SymderivError
 from ..printing import decimal, to_display
-from .steps import _aform_fallback
+from .steps import aform_fallback
 from .table import table_row
 
-__all__ = ["FORMATS", "figure", "plot"]
+__all__ = ["FORMATS", "figure", "matplotlib_parts", "plot"]
 
 FORMATS = ("png", "svg", "pdf")
 _G, _D = "#1f5fbf", "#d9480f"  # g blue (as in the lesson), g' orange
 
 
-def _matplotlib():
+def matplotlib_parts():
+    """(matplotlib, Figure, FigureCanvasAgg), imported on first use; a clear error when matplotlib is absent."""
     try:
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -170,7 +171,7 @@ def figure(
     from ..catalogue import Activation, get
     from ..progress import progress
 
-    _, Figure, FigureCanvasAgg = _matplotlib()
+    _, Figure, FigureCanvasAgg = matplotlib_parts()
     n = len(names)
     if n == 0:
         raise SymderivError("plot: give at least one activation")
@@ -216,8 +217,8 @@ def _panel(ax, act, params, derivative_only: bool, convention: str, z_range) -> 
             pcs = calculus.pieces(d.definition)
             left_piece = next(p for p in pcs if p.hi == k.z)
             right_piece = next(p for p in pcs if p.lo == k.z)
-            g_left = float(calculus._limit(left_piece.expr, k.z, "-"))
-            g_right = float(calculus._limit(right_piece.expr, k.z, "+"))
+            g_left = float(calculus.one_sided_limit(left_piece.expr, k.z, "-"))
+            g_right = float(calculus.one_sided_limit(right_piece.expr, k.z, "+"))
             _dots(ax, x, g_left, g_right, float(d.definition.subs(z, k.z)), _G)
         if value is not None:
             notes.append(f"g'({_short(k.z)}) = {_short(value)} ({convention})")
@@ -225,7 +226,7 @@ def _panel(ax, act, params, derivative_only: bool, convention: str, z_range) -> 
     ax.axvline(0, color="0.75", lw=0.8, zorder=0)
     ax.set_xlim(lo, hi)
     ax.grid(alpha=0.3)
-    form = d.aform if d.aform is not None or d.aform_note else _aform_fallback(d.definition, d.derivative)
+    form = d.aform if d.aform is not None or d.aform_note else aform_fallback(d.definition, d.derivative)
     fixed = ", ".join(f"{k} = {_short(v)}" for k, v in d.params.items() if v is not None)
     ax.set_title(_title(d.name if d.name != "custom" else act.description, form)
                  + (f"\n({fixed})" if fixed and params else ""), fontsize=10)

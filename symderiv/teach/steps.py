@@ -49,7 +49,7 @@ from ..printing import to_text
 from . import notation
 from .verify import Check, check
 
-__all__ = ["Derivation", "Step", "Steps", "steps"]
+__all__ = ["Derivation", "Step", "Steps", "aform_fallback", "steps"]
 
 #: The inner variable of the chain rule, bound inside ``Subs``.
 u = Symbol("u", real=True)
@@ -449,7 +449,7 @@ def _kink_steps(d: Derivation, result: Expr) -> list[tuple]:
     return out
 
 
-def _aform_fallback(g: Expr, gprime: Expr) -> Expr | None:
+def aform_fallback(g: Expr, gprime: Expr) -> Expr | None:
     """g' in terms of a = g(z) by inverting g, used only until :mod:`symderiv.aform` exists."""
     try:
         import symderiv.aform  # noqa: F401  (the real engine: derive() already asked it)
@@ -570,7 +570,7 @@ def steps(
         add(rule, current, after, note, gz)
         current = after
     result = d.derivative
-    aform = d.aform if d.aform is not None else _aform_fallback(g, result)
+    aform = d.aform if d.aform is not None else aform_fallback(g, result)
     algebra = _LESSON_ALGEBRA.get(g) if aform is not None else None
     if algebra is not None:  # the lesson's own way from g' to the a-form
         for rule, label, before, after, note in algebra(current):

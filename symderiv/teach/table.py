@@ -108,7 +108,7 @@ def _limit_cached(f: Expr, point: Expr, side: str) -> tuple[Expr, bool]:
             _confirm_limit(f, point, exact)
             return exact, False
         return _numeric_limit(f, point), True
-    return calculus._limit(f, point, side), False
+    return calculus.one_sided_limit(f, point, side), False
 
 
 _COMPILED: dict[Expr, object] = {}
@@ -235,8 +235,8 @@ def _continuity(pieces: list[calculus.Piece], g: Expr, values: Mapping) -> objec
     for left, right in itertools.pairwise(pieces):
         b = left.hi
         for n in range(0, 8):
-            lo = calculus._limit(sympy.diff(left.expr, z, n), b, "-")
-            hi = calculus._limit(sympy.diff(right.expr, z, n), b, "+")
+            lo = calculus.one_sided_limit(sympy.diff(left.expr, z, n), b, "-")
+            hi = calculus.one_sided_limit(sympy.diff(right.expr, z, n), b, "+")
             value_ok = True
             if n == 0:
                 at = g.subs(z, b)
@@ -320,7 +320,7 @@ def _row(name: Activation, params: Mapping[str, object] | None, convention: str)
     jumps_ok_up = jumps_ok_down = True
     for left, right in itertools.pairwise(gpieces):
         b = left.hi
-        jump = sympy.simplify(calculus._limit(right.expr, b, "+") - calculus._limit(left.expr, b, "-"))
+        jump = sympy.simplify(calculus.one_sided_limit(right.expr, b, "+") - calculus.one_sided_limit(left.expr, b, "-"))
         jumps_ok_up &= bool(_num(jump) >= 0)
         jumps_ok_down &= bool(_num(jump) <= 0)
     monotonic = (_num(inf.value) >= 0 and jumps_ok_up) or (_num(sup.value) <= 0 and jumps_ok_down)
@@ -333,9 +333,9 @@ def _row(name: Activation, params: Mapping[str, object] | None, convention: str)
     lo_img, hi_img = image.inf, image.sup
     aform = d.aform
     if aform is None and d.aform_note is None:
-        from .steps import _aform_fallback
+        from .steps import aform_fallback
 
-        aform = _aform_fallback(g, gp)
+        aform = aform_fallback(g, gp)
 
     where = None if sup.where == "interval" else sup.where
     zero_centred = g0 == 0 and _odd(g, values, [p.hi for p in gpieces[:-1]])
