@@ -8,7 +8,8 @@ The pipeline, for ``chunk_source(name, exprs, var, params, act)``:
 2. the ``results`` passes of :data:`.passes.PASSES` run on all results together;
 3. each result is lowered to elementary functions (:func:`.rewrites.stable`, in the stable forms
    ``variant``), and the ``expr`` passes run on it;
-4. ``sympy.cse`` shares common subexpressions, and the ``temporaries`` passes run on its output;
+4. ``sympy.cse`` shares common subexpressions, the conditions it named go back where they are
+   used (the printer needs them there), and the ``temporaries`` passes run on its output;
 5. SymPy's printer writes each temporary and result (:class:`.printer.KernelPrinter`), and
    :func:`.lower.lower` turns them into in-place ufunc calls.
 
@@ -100,7 +101,7 @@ def chunk_source(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence
         """(assignments, results, fixes, points) of the printed code for ``exprs``, as
         :func:`.lower.lower` takes them."""
         ctx.symbols = sympy.numbered_symbols("_t")
-        repl, reduced = sympy.cse(exprs, symbols=ctx.symbols, order="canonical")
+        repl, reduced = _conditions_in_place(*sympy.cse(exprs, symbols=ctx.symbols, order="canonical"))
         for p in passes:
             if p.stage == "temporaries":
                 repl, reduced = p.apply(repl, reduced, ctx)
@@ -138,6 +139,20 @@ def chunk_source(name: str, exprs: Sequence[Expr], var: Symbol, params: Sequence
                 lowered = printed(exprs32)
         also32.append(why or lower(f"{name}_f32", var.name, [p.name for p in params], *lowered, dtype="float32"))
     return parts + lines
+
+
+def _conditions_in_place(repl, reduced):
+    """Put shared conditions (``z > 0``) back where they are used: the printer turns a
+    ``Where`` on a relation into arithmetic, which it cannot do on a precomputed boolean."""
+    conds = {}
+    out = []
+    for sym, e in repl:
+        e = e.xreplace(conds)
+        if isinstance(e, sympy.core.relational.Relational):
+            conds[sym] = e
+            continue
+        out.append((sym, e))
+    return out, [e.xreplace(conds) for e in reduced]
 
 
 def _peel(expr: Expr, var: Symbol) -> tuple[Expr, list[tuple[Expr, Expr]]]:

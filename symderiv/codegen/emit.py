@@ -7,8 +7,8 @@ The pipeline, one module each:
 * :mod:`.assemble`: a catalogue entry -> a :class:`~.assemble.Kernel` (g, g', g'' blended from the
   pieces in the stable primitive algebra of :mod:`.rewrites`, ±inf and NaN patched, the stable
   forms chosen by :mod:`.cost`);
-* :mod:`.chunk`: expressions -> the source of one chunk function, through the bit-preserving
-  peephole passes of :data:`.passes.PASSES`, ``sympy.cse``, :mod:`.printer` and :mod:`.lower`;
+* :mod:`.chunk`: expressions -> the source of one chunk function, through the peephole
+  passes of :data:`.passes.PASSES`, ``sympy.cse``, :mod:`.printer` and :mod:`.lower`;
 * here: the chunk functions of one activation (``NAME``, ``NAME_grad``, ``NAME_grad2``,
   ``NAME_value_and_grad``, ``NAME_grad_from_output``) and the public wrappers that call them
   through the runtime :mod:`.runtime` (copied into ``generated/_runtime.py``);

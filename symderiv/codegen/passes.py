@@ -1,10 +1,16 @@
-"""The peephole passes: small rewrites of a kernel that give it fewer or cheaper operations and
-the very same float64 bits.
+"""The peephole passes: small rewrites of a kernel that give it fewer or cheaper operations.
 
 :data:`PASSES` is the table, applied in its order by :func:`.chunk.chunk_source`. Each
 :class:`Pass` has a ``name``, the ``stage`` of the pipeline it works on, the function that
-applies it, ``why`` it exists (what it saves, and why the bits stay) and ``example``, a catalogue
-entry whose kernels it changes. The stages:
+applies it, ``why`` it exists (what it saves, and why the floats stay), ``example``, a catalogue
+entry whose kernels it changes, and what it does to the bits: ``ulps`` (0: the very same bits; else
+the most units in the last place it moves a result by) and ``zero_sign`` (whether a zero may come
+out with the other sign). Those two are measured: the tests print every catalogue module with and
+without each pass and compare them on a grid of ±0, ±inf, NaN, subnormals and huge values, and
+check that every pass changes at least one module (else it is dead). The passes that move bits
+do so where a formula is ill-conditioned or the result subnormal (e.g. gelu_tanh' deep in its
+tail, from an exp argument rounded once instead of twice); the kernels' accuracy against mpmath
+is measured on the code with every pass (:mod:`symderiv.accuracy`). The stages:
 
 * ``results``: all results of one chunk function together, each with its peeled single points,
   before they are lowered to elementary functions (``share_clips``);
@@ -13,12 +19,10 @@ entry whose kernels it changes. The stages:
 
 A pass marked ``needs_act`` runs only when the chunk function is printed for an activation (a
 kernel, or a probe of a whole kernel): it decides by running printed code at the activation's
-default parameters (:attr:`Context.run`). The tests check every pass on every catalogue kernel
-it changes: the module printed with and without it gives the same bits on a grid of ±0, ±inf,
-NaN, subnormals and huge values, and every pass changes at least one.
+default parameters (:attr:`Context.run`).
 
 >>> [p.name for p in PASSES if p.stage == "temporaries"]
-['inline_conditions', 'inline_numbers', 'hoist_power_bases', 'abs_of_temporaries']
+['inline_numbers', 'hoist_power_bases', 'abs_of_temporaries']
 """
 
 from __future__ import annotations
@@ -74,13 +78,19 @@ class Pass:
     why: str
     example: str
     needs_act: bool = False
+    #: what it does to the floats, measured on every catalogue kernel it changes (the tests hold it):
+    #: 0, the very same bits; else the most units in the last place by which it moves a result
+    ulps: int = 0
+    #: whether it may give a zero the other sign
+    zero_sign: bool = False
 
 
 def _share_clips(peeled, ctx: Context):
     """Where one kernel is evaluated at a clipped argument (``Max(z, -1024)``, see
     :func:`_fix_special`) and another gives the very same floats at that argument (it has
     saturated too: mish(z) underflows to -0 either way), evaluate both there, so that ``cse``
-    shares everything (mish's value_and_grad: one softplus and one tanh instead of two)."""
+    shares everything (written for mish's value_and_grad, one softplus and one tanh instead of two,
+    before mish had a fused primitive; today it changes gelu_tanh's)."""
     if ctx.results < 2:
         return peeled
     var = ctx.var
@@ -146,24 +156,6 @@ def _negations_outside(expr: Expr, ctx: Context) -> Expr:
         return e
 
     return expr.replace(lambda e: isinstance(e, (sympy.Max, sympy.Min)), flip)
-
-
-def _step_of_sign(expr: Expr, ctx: Context) -> Expr:
-    """``Heaviside(x*f)`` as ``Heaviside(x)`` for factors ``f >= 1``: x*f has the sign of x, and is 0
-    only where x is (no underflow), so the floats compare alike. gelu_tanh's sigmoid branch
-    ``Heaviside(2 sqrt(2/pi) z (1 + 0.044715 z^2))`` becomes ``Heaviside(z)``: no product to form."""
-
-    def drop(h):
-        x, *rest = h.args
-        if not isinstance(x, sympy.Mul):
-            return h
-        number = sympy.Mul(*[f for f in x.args if f.is_number])  # printed as one literal
-        kept = [f for f in x.args if not f.is_number and not (f - 1).is_nonnegative]
-        if not (number.is_real and number >= 1):
-            kept.append(number)
-        return h if len(kept) == len(x.args) else h.func(sympy.Mul(*kept), *rest)
-
-    return expr.replace(lambda e: isinstance(e, sympy.Heaviside), drop)
 
 
 def _distribute_numbers(expr: Expr, ctx: Context) -> Expr:
@@ -383,20 +375,6 @@ def _compute_apart(expr: Expr, ctx: Context) -> Expr:
     return Patch(cond, cheap, ctx.part(costly))
 
 
-def _inline_conditions(repl, reduced, ctx: Context):
-    """Put shared conditions (``z > 0``) back where they are used: the printer turns a
-    ``Where`` on a relation into arithmetic, which it cannot do on a precomputed boolean."""
-    conds = {}
-    out = []
-    for sym, e in repl:
-        e = e.xreplace(conds)
-        if isinstance(e, sympy.core.relational.Relational):
-            conds[sym] = e
-            continue
-        out.append((sym, e))
-    return out, [e.xreplace(conds) for e in reduced]
-
-
 def _inline_numbers(repl, reduced, ctx: Context):
     """Put constants ``cse`` named (``sqrt(2)/sqrt(pi)``) back: printed, they are one float literal,
     and next to another number they fold (``0.17886*sqrt(2/pi)*x``: one multiplication, not two).
@@ -521,39 +499,38 @@ PASSES: tuple[Pass, ...] = (
     Pass("share_clips", "results", _share_clips,
          "a kernel evaluated at a saturation clip (Max(z, -1024)) and another that gives the very same "
          "floats there (checked on the grid) are both evaluated there, so that cse shares their work",
-         "mish", needs_act=True),
+         "gelu_tanh", needs_act=True),
     Pass("hypot_by_sqrt", "expr", _hypot_by_sqrt,
          "hypot(x, k) for constant k as max(sqrt(min(|x|, 2^30 k)^2 + k^2), |x|): numpy.hypot costs 17 exp "
-         "passes; below 2^30 k the square cannot overflow, above it hypot rounds to |x|",
-         "squareplus"),
+         "passes; below 2^30 k the square cannot overflow, above it hypot rounds to |x|; within 1 ULP of "
+         "numpy.hypot, 7 in squareplus''",
+         "squareplus", ulps=7),
     Pass("negations_outside", "expr", _negations_outside,
          "Max(c, -x) as -Min(-c, x) (and Min likewise): negation is exact and commutes with max/min, and "
-         "the outer minus folds into the sum around it",
-         "log_sigmoid"),
-    Pass("step_of_sign", "expr", _step_of_sign,
-         "Heaviside(x*f) as Heaviside(x) for factors f >= 1: x*f has x's sign and is 0 only where x is",
-         "gelu_tanh"),
+         "the outer minus folds into the sum around it; a zero may change sign (log_sigmoid(z) for z >= 1000: "
+         "+0, where the exact value is negative)",
+         "log_sigmoid", zero_sign=True),
     Pass("distribute_numbers", "expr", _distribute_numbers,
          "c*(a*x + b)*y with numbers c, a, b as ((c*a)*x + c*b)*y: the constants fold, one multiplication "
-         "fewer",
-         "gelu_tanh"),
+         "fewer; the products round differently (1891 ULP in gelu_tanh' at z = -21, where an exp argument "
+         "near -700 amplifies its last bit; 17 in mish'')",
+         "gelu_tanh", ulps=1891, zero_sign=True),
     Pass("mark_blends", "expr", _mark_blends,
          "a Where on an order relation as 0/1-indicator arithmetic, a clamp of the argument, or a bit blend "
          "(numpy.where over a random mask costs 4.2 exp passes); each form checked on the grid against the "
-         "select",
-         "celu", needs_act=True),
+         "select, a zero of either sign counting as the same (relu(-0), hardswish(-4)); gelu' moves by "
+         "compute_apart's, which needs its selects",
+         "celu", needs_act=True, ulps=27, zero_sign=True),
     Pass("compute_apart", "expr", _compute_apart,
          "a select with a costly branch (>= COSTLY operations) computes that branch only on the entries "
-         "that take it, in a chunk function of its own (tanhshrink's continued fraction on |z| < 0.6)",
-         "tanhshrink", needs_act=True),
-    Pass("inline_conditions", "temporaries", _inline_conditions,
-         "a condition cse named (z > 0) goes back where it is used: the printer turns a Where on a "
-         "relation into arithmetic, not one on a precomputed boolean",
-         "relu"),
+         "that take it, in a chunk function of its own (tanhshrink's continued fraction on |z| < 0.6); "
+         "cse there sees that branch alone, so gelu' (erfc's series) moves by 27 ULP of a subnormal",
+         "tanhshrink", needs_act=True, ulps=27),
     Pass("inline_numbers", "temporaries", _inline_numbers,
          "a constant cse named is one float literal again, and folds with the number beside it; a "
-         "temporary c*x used only as k*t becomes x, used as (k*c)*t",
-         "gelu_tanh"),
+         "temporary c*x used only as k*t becomes x, used as (k*c)*t; the products round differently "
+         "(1723 ULP in gelu_tanh at z = -21, an exp argument near -700 again; 16 in gelu')",
+         "gelu_tanh", ulps=1723),
     Pass("hoist_power_bases", "temporaries", _hoist_power_bases,
          "the base of a small integer power gets a temporary ((e + 1)**2 is t*t, not (e + 1)*(e + 1)), and "
          "x**3, x**4 come from a temporary x**2",
