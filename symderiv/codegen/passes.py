@@ -87,7 +87,7 @@ class Pass:
 
 def _share_clips(peeled, ctx: Context):
     """Where one kernel is evaluated at a clipped argument (``Max(z, -1024)``, see
-    :func:`_fix_special`) and another gives the very same floats at that argument (it has
+    :func:`.assemble.kernels_for`) and another gives the very same floats at that argument (it has
     saturated too: mish(z) underflows to -0 either way), evaluate both there, so that ``cse``
     shares everything (written for mish's value_and_grad, one softplus and one tanh instead of two,
     before mish had a fused primitive; today it changes gelu_tanh's)."""
@@ -95,7 +95,7 @@ def _share_clips(peeled, ctx: Context):
         return peeled
     var = ctx.var
 
-    def saturation_clip(c):  # Max/Min of var (or of such a clip) and +-2^k, as _fix_special writes
+    def saturation_clip(c):  # Max/Min of var (or of such a clip) and +-2^k, as assembly writes
         if not isinstance(c, (sympy.Max, sympy.Min)) or len(c.args) != 2:
             return False
         inner = [x for x in c.args if not x.is_number]
