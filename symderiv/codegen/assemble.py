@@ -27,7 +27,7 @@ import mpmath
 import sympy
 from sympy import Expr, Symbol, oo
 
-from .. import calculus
+from .. import calculus, memo
 from ..catalogue import Activation, a, z
 from ..derivation import aform_of
 from ..errors import SymderivError
@@ -294,7 +294,13 @@ def _fix_special(act: Activation, pieces, order: int, expr: Expr, variant: str |
 
 @functools.cache
 def _limit_at(f: Expr, point: Expr) -> Expr:
-    return sympy.limit(f, z, point)
+    """``sympy.limit`` (seconds each for gelu_tanh's; shared through :mod:`symderiv.memo`)."""
+    text = sympy.srepr((f, point))
+    lim = memo.load("limit", text)
+    if lim is memo.MISSING:
+        lim = sympy.limit(f, z, point)
+        memo.store("limit", text, lim)
+    return lim
 
 
 def _saturation(f: Expr, lim: Expr, sign: int) -> int | None:
