@@ -7,7 +7,8 @@ Run by hand (not a timed test), on a quiet machine; the CPU is printed first::
 
 For each n (default 10^3 ... 10^7), float type (float64, float32) and activation, on N(0, 5)
 draws (seed 0), each figure is the best of ``--repeat`` runs, every contender timed alternately
-with the others in the same loop (a slow spell of a shared machine then slows them all):
+with the others in the same loop (a slow spell of a shared machine then slows them all); a run is
+as many back-to-back calls as take 0.3 ms (a single call from about 10^5 elements up), timed per call:
 
 - ``ours``: ``NAME_value_and_grad(z)``, fresh outputs;
 - ``floor``: the bare sequence of ufunc calls that kernel makes (its chunk function, the float32
@@ -98,8 +99,29 @@ def measure(name: str, z: np.ndarray, repeat: int) -> dict[str, float]:
     with np.errstate(all="ignore"):  # the lesson's sigmoid overflows in the tail
         for fn in contenders.values():
             fn()  # warm up: first touches are not the kernel's
-        times = _best_alternating(list(contenders.values()), repeat)
+        batches = _batched(list(contenders.values()))
+        times = [t / calls for t, (_, calls) in
+                 zip(_best_alternating([run for run, _ in batches], repeat), batches, strict=True)]
     return dict(zip(contenders, times, strict=True))
+
+
+def _batched(fns, at_least: float = 300e-6):
+    """Each of ``fns`` as a run of as many calls as last ``at_least`` seconds, timed per call: a
+    single call of a few microseconds is mostly the timer's own cost and its jitter."""
+    import time
+
+    out = []
+    for fn in fns:
+        t = time.perf_counter()
+        fn()
+        calls = max(1, int(at_least / max(time.perf_counter() - t, 1e-7)))
+
+        def run(fn=fn, calls=calls):
+            for _ in range(calls):
+                fn()
+
+        out.append((run, calls))
+    return out
 
 
 def _us(t: float | None) -> str:
@@ -126,7 +148,7 @@ def main(argv=None) -> int:
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     except ImportError:
         print("torch not installed: no torch column")
-    print(f"numpy {np.__version__}; best of {args.repeat}, timed alternately; N(0, 5) data")
+    print(f"numpy {np.__version__}; best of {args.repeat} runs of >= 0.3 ms, timed alternately; N(0, 5) data")
     print()
     print("| kernel | dtype | n | ours µs | floor µs | ours/floor | torch µs | ours/torch | grad µs | lesson µs"
           " | lesson/grad |")

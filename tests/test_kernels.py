@@ -451,3 +451,36 @@ def test_kernels_import_and_run_with_the_runtime_dependencies_alone():
     done = subprocess.run([sys.executable, "-c", _PLAIN_INSTALL], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) == len(names())
+
+
+@pytest.mark.parametrize("name", names())
+def test_one_chunk_calls_and_equal_thread_shares_give_the_bits_of_the_general_path(name, monkeypatch):
+    # a fresh-output call of at most one chunk (CHUNK elements) skips apply's bookkeeping, and a
+    # threaded call splits the input into equal shares, one of them computed by the calling
+    # thread: neither may change a bit against out= into strided arrays (the general path) in
+    # one thread, in float64 and float32, whatever the input's layout
+    runtime = importlib.import_module("symderiv.kernels._runtime")
+    rng = np.random.default_rng(11)
+    for dtype in (np.float64, np.float32):
+        for n in (1, 1000, runtime.CHUNK, 100_003):
+            z = (rng.normal(0, 5, n) * rng.choice([1, 1e-3, 100], n)).astype(dtype)
+            for kind in ("", "_grad", "_grad2", "_value_and_grad"):
+                f = getattr(kernels, f"{name}{kind}")
+                nout = 2 if kind == "_value_and_grad" else 1
+                bufs = [np.empty(2 * n, dtype)[::2] for _ in range(nout)]
+                with monkeypatch.context() as m:
+                    m.setattr(runtime, "WORKERS", 1)
+                    want = f(z, out=bufs[0] if nout == 1 else tuple(bufs))
+                got = f(z)
+                for g, w in zip((got,) if nout == 1 else got, (want,) if nout == 1 else want, strict=True):
+                    assert g.dtype == dtype and g.shape == z.shape and g.flags.c_contiguous
+                    np.testing.assert_array_equal(g.view(f"i{g.itemsize}"), w.view(f"i{w.itemsize}"),
+                                                  err_msg=f"{name}{kind} n={n} {np.dtype(dtype).name}")
+            if n == 1000:  # 2-D, Fortran-ordered and strided inputs of one chunk
+                f = getattr(kernels, f"{name}_value_and_grad")
+                flat = f(z)
+                for view in (z.reshape(25, 40), np.asfortranarray(z.reshape(25, 40)), z[::3]):
+                    v, d = f(view)
+                    assert v.shape == d.shape == view.shape and v.base is d.base
+                    np.testing.assert_array_equal(v.ravel(), f(view.ravel())[0])
+                np.testing.assert_array_equal(f(z[::3])[1], flat[1][::3])

@@ -269,13 +269,14 @@ def _non_finite_test(var: str, tables: Sequence[str]) -> str:
     A single extremum tells when only -inf (or only +inf) is patched: ``min`` is -inf or NaN
     exactly when the chunk holds -inf or NaN (0.12 ``exp`` passes); otherwise the ``sum`` is not
     finite when the chunk holds an inf or NaN (0.21 passes; it may also overflow, which merely
-    costs the patch)."""
+    costs the patch), told by a chained comparison of the scalar (False for NaN), which costs a
+    tenth of ``numpy.isfinite`` on a scalar (0.07 against 0.7 us)."""
     points = {ast.unparse(row.elts[0]) for t in tables for row in ast.parse(t, mode="eval").body.elts}
     if points == {"-numpy.inf"}:
         return f"not {var}.min() > -numpy.inf"
     if points == {"numpy.inf"}:
         return f"not {var}.max() < numpy.inf"
-    return f"not numpy.isfinite({var}.sum())"
+    return f"not -numpy.inf < {var}.sum() < numpy.inf"
 
 
 def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tuple[str, str]],
