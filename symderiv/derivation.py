@@ -346,7 +346,7 @@ def _once(fn):
             d = memo.load("derive", text)
             if d is memo.MISSING:
                 d = fn(name, params, defaults=defaults, convention=convention)
-                if (d.aform_note or "").startswith(_AFORM_OUT_OF_TIME):  # running out is no fact
+                if out_of_time(d.aform_note):  # running out is no fact
                     return d
                 memo.store("derive", text, d)
             remembered_here[key] = d
@@ -409,6 +409,12 @@ def derive(
         convention=convention,
         activation=act,
     )
+
+
+def out_of_time(note: str | None) -> bool:
+    """Whether an a-form ``note`` says the search ran out of its time (a fact about the machine's
+    load, not about the activation: never to be remembered)."""
+    return (note or "").startswith(_AFORM_OUT_OF_TIME)
 
 
 def aform_of(expr: Expr, fixed: Mapping, timeout: float | None = None) -> tuple[Expr | None, str | None]:

@@ -103,3 +103,23 @@ def test_a_derivation_made_by_another_process_is_read_back(cache, monkeypatch):
     with pytest.raises(AssertionError, match="derived"):
         derivation.derive("selu", defaults=True)
     derivation.derive.cache_clear()
+
+
+@pytest.mark.parametrize("name", ["hardsigmoid", "sparse_plus", "gelu_tanh"])
+def test_a_kernel_read_back_renders_the_same_module(cache, monkeypatch, name):
+    # SymPy's unpickling calls each class on its arguments, which evaluates: hardsigmoid's
+    # unevaluated (z + 3)/6 came back as z/6 + 1/2 and printed other operations
+    from sympy import srepr
+
+    from symderiv.catalogue import get
+    from symderiv.codegen import assemble
+    from symderiv.codegen.emit import render_module
+
+    monkeypatch.setattr(assemble, "_BUILT", {})
+    built = assemble.kernels_for(get(name))
+    assert len(list(cache.glob("kernel-*.pickle"))) == 1
+    monkeypatch.setattr(assemble, "_BUILT", {})  # another process: only the directory remembers
+    monkeypatch.setattr(assemble, "_build", lambda act: (_ for _ in ()).throw(AssertionError("built")))
+    read = assemble.kernels_for(get(name))
+    assert read is not built and srepr(read.orders) == srepr(built.orders) and read.aform == built.aform
+    assert render_module(read) == render_module(built)

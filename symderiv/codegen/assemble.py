@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from sympy import Expr, Symbol, oo
 
 from .. import calculus, memo
 from ..catalogue import Activation, a, z
-from ..derivation import aform_of
+from ..derivation import aform_of, out_of_time
 from ..errors import SymderivError
 from ..mpeval import stable_eval
 from .chunk import chunk_source, evaluate
@@ -62,8 +63,43 @@ class Kernel:
     variant: str | None = None
 
 
+#: The kernels built in this process, by :func:`_key`.
+_BUILT: dict[str, Kernel] = {}
+
+
+def _key(act: Activation) -> str:
+    """What a :class:`Kernel` is built from, as text equal across processes and hash seeds."""
+    return sympy.srepr((act.name, act.expr, act.params, act.constraints, act.family,
+                        tuple((fw, tuple(m.items())) for fw, m in act.conventions.items())))
+
+
 def kernels_for(act: Activation) -> Kernel:
-    """Build the :class:`Kernel` of one catalogue entry (params symbolic, torch kink values)."""
+    """Build the :class:`Kernel` of one catalogue entry (params symbolic, torch kink values).
+
+    Seconds of SymPy for each entry (gelu_tanh's limits, the a-forms' proofs): kept for the
+    process, and shared with other processes through :mod:`symderiv.memo` when a cache is set,
+    except a kernel whose a-form search ran out of time (the machine's load, not a fact)."""
+    key = _key(act)
+    kernel = _BUILT.get(key)
+    if kernel is None:
+        kept = memo.load("kernel", key)
+        if kept is memo.MISSING:
+            kernel, note = _build(act)
+            if out_of_time(note):
+                return kernel
+            memo.store("kernel", key, pickle.dumps((kernel.orders, kernel.aform, kernel.variant)))
+        else:
+            # the expressions rebuilt as they were, unevaluated: SymPy's unpickling calls each
+            # class on its arguments, which would distribute hardsigmoid's (z + 3)/6 anew
+            with sympy.evaluate(False):
+                orders, aform, variant = pickle.loads(kept)
+            kernel = Kernel(act, orders, aform, variant)
+        _BUILT[key] = kernel
+    return kernel
+
+
+def _build(act: Activation) -> tuple[Kernel, str | None]:
+    """The :class:`Kernel` of ``act`` and the a-form search's note."""
     order_at = act.defaults()
     pieces = calculus.pieces(act.expr, order_at)
     f0 = [to_primitives(p.expr) for p in pieces]
@@ -76,7 +112,7 @@ def kernels_for(act: Activation) -> Kernel:
     kinks = {k.z: k for k in calculus.kinks(act.expr, conventions, order_at)}
     # a generous budget: what is generated must not depend on how busy the machine is (under
     # load sparse_plus's a-form missed the interactive 10 s and its module came out different)
-    aform, _note = aform_of(act.expr, {}, timeout=GENERATE_AFORM_TIMEOUT)
+    aform, note = aform_of(act.expr, {}, timeout=GENERATE_AFORM_TIMEOUT)
     torch_rules = _conventions(act, points)
     blends = []
     for order, formulas in enumerate((f0, f1, f2)):
@@ -99,7 +135,8 @@ def kernels_for(act: Activation) -> Kernel:
         blends.append(_mirrored(pieces, formulas, rules) or _blend(pieces, formulas, rules))
     orders = [_fix_special(act, pieces, order, blended) for order, blended in enumerate(blends)]
     variant, pair = _cheapest_forms(act, pieces, blends, orders)
-    return Kernel(act, (*pair, orders[2]), _nan_to_nan(act, _exact_sums(_rewrite_aform(aform), act), a), variant)
+    kernel = Kernel(act, (*pair, orders[2]), _nan_to_nan(act, _exact_sums(_rewrite_aform(aform), act), a), variant)
+    return kernel, note
 
 
 def _side(value: Expr, left: Expr, right: Expr) -> str | None:
