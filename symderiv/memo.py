@@ -70,12 +70,17 @@ def _path(directory: Path, what: str, key: str) -> Path:
 
 
 def load(what: str, key: str) -> object:
-    """The value stored for ``(what, key)`` by this code, or :data:`MISSING`."""
+    """The value stored for ``(what, key)`` by this code, or :data:`MISSING`; SymPy expressions
+    come back as they were stored, unevaluated."""
     directory = _directory()
     if directory is None:
         return MISSING
+    import sympy
+
     try:
-        with open(_path(directory, what, key), "rb") as f:
+        with open(_path(directory, what, key), "rb") as f, sympy.evaluate(False):
+            # SymPy's unpickling calls each class on its arguments, which evaluates: squareplus'
+            # derivative (z/sqrt(b + z**2) + 1)/2 would come back as z/(2*sqrt(b + z**2)) + 1/2
             return pickle.load(f)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
         return MISSING

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import math
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -82,18 +81,14 @@ def kernels_for(act: Activation) -> Kernel:
     key = _key(act)
     kernel = _BUILT.get(key)
     if kernel is None:
-        kept = memo.load("kernel", key)
+        kept = memo.load("kernel", key)  # unevaluated, as stored: hardsigmoid's (z + 3)/6 stays
         if kept is memo.MISSING:
             kernel, note = _build(act)
             if out_of_time(note):
                 return kernel
-            memo.store("kernel", key, pickle.dumps((kernel.orders, kernel.aform, kernel.variant)))
+            memo.store("kernel", key, (kernel.orders, kernel.aform, kernel.variant))
         else:
-            # the expressions rebuilt as they were, unevaluated: SymPy's unpickling calls each
-            # class on its arguments, which would distribute hardsigmoid's (z + 3)/6 anew
-            with sympy.evaluate(False):
-                orders, aform, variant = pickle.loads(kept)
-            kernel = Kernel(act, orders, aform, variant)
+            kernel = Kernel(act, *kept)
         _BUILT[key] = kernel
     return kernel
 
