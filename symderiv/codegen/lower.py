@@ -364,4 +364,25 @@ def lower(name: str, var: str, params: Sequence[str], assignments: Sequence[tupl
         names = ", ".join(f"_b{j}" for j in range(low.count["b"]))
         prologue.append(f"{names}{',' if low.count['b'] == 1 else ''} = _w.bools({low.count['b']})")
     sig = ", ".join([var, "_o", "_w", *params])
-    return [f"def {name}({sig}):", *(f"    {line}" for line in prologue + body)]
+    attributes = [f"{name}.passes = {_passes(body)}"]
+    if any("erfc(" in line for line in body):
+        # measured here (2-vCPU Xeon), gelu's kernels at 10^5..10^7: two threads took 1.03-1.25x
+        # the time of one (and the runtime's erfc alone, on two halves, 1.4x)
+        attributes.append(f"{name}.threads = False")
+    return [f"def {name}({sig}):", *(f"    {line}" for line in prologue + body), "", "", *attributes]
+
+
+def _passes(body: Sequence[str]) -> int:
+    """About how many passes over the chunk ``body`` makes, for the runtime's choice of threads
+    (:data:`~symderiv.codegen.runtime.THREADED_WORK`): one per ufunc call or reduction, ten for
+    the runtime's erfc, twice the branch a ``patch`` computes at most on half the chunk."""
+    total = 0
+    for line in body:
+        code = line.strip()
+        if code.startswith("_o") and "fix(" in code:
+            continue  # only when the chunk holds inf or NaN
+        total += code.count("numpy.") - code.count("numpy.inf") - code.count("numpy.nan") \
+            - code.count("numpy.int") - code.count("numpy.float") - code.count("numpy.bool")
+        total += code.count(".sum()") + code.count(".min()") + code.count(".max()")
+        total += 10 * code.count("erfc(") + 4 * code.count("patch(")
+    return max(total, 1)

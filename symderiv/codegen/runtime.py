@@ -21,8 +21,12 @@ import numpy
 #: per core, 10^7 elements): 16384 and 32768 pay more per-call overhead, 131072 and up fall
 #: out of cache; 65536 was fastest for every kernel tried.
 CHUNK = 65536
-#: Below this many elements everything runs in the calling thread.
-THREADED_ABOVE = 1 << 16
+#: Threads for a call of over this many element-passes (elements times the body's ``passes``,
+#: about one per ufunc call): below, waking a second thread costs more than it gives. Measured
+#: here (2-vCPU Xeon, AVX-512), the two-thread call broke even at about 400000 elements for
+#: relu_grad (2 passes), 200000 for sigmoid_grad (5), under 100000 for mish's value_and_grad. A body
+#: with ``threads = False`` (those calling :func:`erfc`, measured slower on two) never uses them.
+THREADED_WORK = 3 << 18
 WORKERS = max(1, min(8, os.cpu_count() or 1))
 
 _pool = None
@@ -305,7 +309,7 @@ def apply(body, z, out, nout, params, portable=None, body32=None):
                     for t, r in zip(targets, results, strict=True):
                         t[s:e] = r
 
-    if n <= THREADED_ABOVE or WORKERS == 1:
+    if n * getattr(body, "passes", 4) <= THREADED_WORK or WORKERS == 1 or not getattr(body, "threads", True):
         work(0, n)
     else:
         # equal shares (whole cache lines), the last one computed by this thread meanwhile: the
@@ -313,7 +317,7 @@ def apply(body, z, out, nout, params, portable=None, body32=None):
         shares = min(WORKERS, -(-n // 4096))
         step = -(-n // (shares * 8)) * 8
         futures = [_executor().submit(work, lo, min(lo + step, n)) for lo in range(step, n, step)]
-        work(0, step)
+        work(0, min(step, n))
         for f in futures:
             f.result()
     for o, t in zip(outs, targets, strict=True):
