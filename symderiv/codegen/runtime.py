@@ -21,12 +21,18 @@ import numpy
 #: per core, 10^7 elements): 16384 and 32768 pay more per-call overhead, 131072 and up fall
 #: out of cache; 65536 was fastest for every kernel tried.
 CHUNK = 65536
-#: Threads for a call of over this many element-passes (elements times the body's ``passes``,
-#: about one per ufunc call): below, waking a second thread costs more than it gives. Measured
+#: Threads for a call of over this many float64 element-passes (elements times the body's
+#: ``passes``, about one per ufunc call; a float32 one counts :data:`FLOAT32_PASS`): below,
+#: waking a second thread costs more than it gives. Measured
 #: here (2-vCPU Xeon, AVX-512), the two-thread call broke even at about 400000 elements for
 #: relu_grad (2 passes), 200000 for sigmoid_grad (5), under 100000 for mish's value_and_grad. A body
 #: with ``threads = False`` (those calling :func:`erfc`, measured slower on two) never uses them.
 THREADED_WORK = 3 << 18
+#: A float32 element-pass against a float64 one, for :data:`THREADED_WORK`: measured here, float32
+#: bodies gained far less from a second thread (sigmoid's value_and_grad broke even at about 10^6
+#: elements, mish's at 4*10^5, threshold's not by 10^6), as their chunks take half the time and
+#: writing fresh outputs (page faults) does not scale with threads.
+FLOAT32_PASS = 1 / 8
 WORKERS = max(1, min(8, os.cpu_count() or 1))
 
 _pool = None
@@ -317,7 +323,8 @@ def apply(body, z, out, nout, params, portable=None, body32=None):
                     for t, r in zip(targets, results, strict=True):
                         t[s:e] = r
 
-    if n * getattr(body, "passes", 4) <= THREADED_WORK or WORKERS == 1 or not getattr(body, "threads", True):
+    passes = n * getattr(body, "passes", 4) * (1 if work_dtype.itemsize == 8 else FLOAT32_PASS)
+    if passes <= THREADED_WORK or WORKERS == 1 or not getattr(body, "threads", True):
         work(0, n)
     else:
         # equal shares (whole cache lines), the last one computed by this thread meanwhile: the
