@@ -652,7 +652,8 @@ def _erfc_chunk(x, out, ws, z=None):
 
 def erfc(x, z=None, out=None):
     """The complementary error function of a float64 array, elementwise, into ``out`` (which may
-    be ``x``); within 1 ULP where it is normal (tests/test_erfc.py measures it against mpmath).
+    be ``x``; a float32 one gets the float64 result rounded once); within 1 ULP where it is
+    normal (tests/test_erfc.py measures it against mpmath).
 
     fdlibm's erfc (Sun, s_erf.c, as in FreeBSD's libm), each operation one NumPy ufunc over a
     chunk: rational approximations on |x| < 0.84375, < 1.25, < 1/0.35 and < 28, the two last
@@ -670,12 +671,13 @@ def erfc(x, z=None, out=None):
         out = numpy.empty_like(x)
     flat = x.reshape(-1)
     zflat = None if z is None else numpy.broadcast_to(numpy.asarray(z, numpy.float64), x.shape).reshape(-1)
-    target = out.reshape(-1) if out.flags.c_contiguous else numpy.empty(out.size)
+    direct = out.flags.c_contiguous and out.dtype == numpy.float64  # its blends view int64 bits
+    target = out.reshape(-1) if direct else numpy.empty(out.size)
     ws = _erfc_workspace()
     with numpy.errstate(all="ignore"):
         for s in range(0, flat.size, ERFC_BLOCK):
             e = s + ERFC_BLOCK
             _erfc_chunk(flat[s:e], target[s:e], ws, None if zflat is None else zflat[s:e])
-    if not out.flags.c_contiguous:
+    if not direct:  # strided, or another float type: the float64 result rounded once
         out[...] = target.reshape(out.shape)
     return out
