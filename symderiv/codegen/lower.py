@@ -21,6 +21,11 @@ def f(z, _o, _w):
     _t0 = _f0
     numpy.add(_t0, 1, out=_f1)
     numpy.divide(_t0, _f1, out=_o0)
+<BLANKLINE>
+<BLANKLINE>
+f.passes = 5
+
+The last line is for the runtime's choice of threads (see :func:`_passes`).
 """
 
 from __future__ import annotations
