@@ -22,12 +22,13 @@ import numpy
 #: out of cache; 65536 was fastest for every kernel tried.
 CHUNK = 65536
 #: Threads for a call of over this many float64 element-passes (elements times the body's
-#: ``passes``, about one per ufunc call; a float32 one counts :data:`FLOAT32_PASS`): below,
-#: waking a second thread costs more than it gives. Measured
-#: here (2-vCPU Xeon, AVX-512), the two-thread call broke even at about 400000 elements for
-#: relu_grad (2 passes), 200000 for sigmoid_grad (5), under 100000 for mish's value_and_grad. A body
-#: with ``threads = False`` (those calling :func:`erfc`, measured slower on two) never uses them.
-THREADED_WORK = 3 << 18
+#: ``passes``: its ufunc calls weighted by cost, an exp 4, a division 2, an add 1; a float32 one
+#: counts :data:`FLOAT32_PASS`): below, waking a second thread costs more than it gives. Measured
+#: here (2-vCPU Xeon, AVX-512), two threads broke even at about 450000 elements for relu_grad
+#: (2 passes), 200000 for sigmoid_grad (9), 300000 for leaky_relu's value_and_grad (9, cheap ones
+#: only), under 100000 for silu's and mish's. A body with ``threads = False`` (those calling
+#: :func:`erfc`, measured slower on two) never uses them.
+THREADED_WORK = 1_800_000
 #: A float32 element-pass against a float64 one, for :data:`THREADED_WORK`: measured here, float32
 #: bodies gained far less from a second thread (sigmoid's value_and_grad broke even at about 10^6
 #: elements, mish's at 4*10^5, threshold's not by 10^6), as their chunks take half the time and
