@@ -144,3 +144,29 @@ def test_chromium_renders_every_formula(page, tmp_path):
     assert _png_size(shown.screenshot) == (1200, 3000)
     out = Path(os.environ.get("SYMDERIV_SCREENSHOT_DIR", tmp_path)) / "lesson.png"
     out.write_bytes(shown.screenshot)
+
+
+def test_step_notes_are_typeset_not_python(page):
+    """The notes beside the steps read as a textbook's: no ``**``, ``exp(``, ``*`` or ``!=``."""
+    text = page.read_text("utf-8")
+    notes = re.findall(r'<span class="rule">[^<]*</span> — (.*?)</p>', text)
+    assert len(notes) > 20
+    for note in notes:
+        for python in ("**", "exp(", "*", "!=", "sqrt("):
+            assert python not in note, (python, note)
+    # the lesson's own steps for sigmoid, as a textbook prints them (written by hand)
+    assert "d/du[1/u] = −1/u², then put back u = 1 + e<sup>−z</sup>" in notes
+    assert "with u = 1 + e<sup>−z</sup>, d/dz[1/u] = d/du[1/u] · d/dz[u]" in notes
+
+
+@pytest.mark.parametrize("note, shown", [
+    ("d/du[exp(u)] = exp(u), then put back u = beta*z", "d/du[e<sup>u</sup>] = e<sup>u</sup>, then put back u = β·z"),
+    ("d/dz[z**n] = n*z**(n - 1) with n = 3", "d/dz[zⁿ] = n·z<sup>n − 1</sup> with n = 3"),
+    ("0 != -1/2, so g'(-3) is undefined; 16-bit runs", "0 ≠ −1/2, so g'(−3) is undefined; 16-bit runs"),
+    ("{0 if z <= -1; z/2 + 1/2 otherwise}", "{0 if z ≤ −1; z/2 + 1/2 otherwise}"),
+    ("2*exp(-u**2)/sqrt(pi)", "2·e<sup>−u²</sup>/√(π)"),
+])
+def test_html_note(note, shown):
+    from symderiv.teach.notation import html_note
+
+    assert html_note(note) == shown

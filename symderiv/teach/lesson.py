@@ -310,6 +310,7 @@ def _e(text: object) -> str:
 
 def _derivation(act: Activation, convention: str) -> str:
     from ..claims import verify_claim
+    from .notation import html_note
     from .steps import steps
 
     s = steps(act, convention=convention)
@@ -318,7 +319,7 @@ def _derivation(act: Activation, convention: str) -> str:
            "<p>Each step names its rule; each was checked before it was written here: symbolically "
            "and at 50 digits with mpmath, off the kinks.</p>", '<ol class="steps">']
     for st in s.steps:
-        out.append(f'<li><p><span class="rule">{_e(st.rule)}</span> — {_e(st.full_note)}</p>'
+        out.append(f'<li><p><span class="rule">{_e(st.rule)}</span> — {html_note(st.full_note)}</p>'
                    f"{_eq(st.before, st.after)}</li>")
     out.append("</ol>")
     gp = sympy.Derivative(_G(z), z)

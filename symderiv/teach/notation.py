@@ -38,7 +38,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-__all__ = ["bindings", "latex", "name_inner", "text"]
+__all__ = ["bindings", "html_note", "latex", "name_inner", "text"]
 
 _OPS = (Derivative, Subs)
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
@@ -292,3 +292,41 @@ def name_inner(names: Mapping, *exprs: Expr) -> dict:
     for e in exprs:
         p.doprint(_decimals(e))
     return p.names
+
+
+# ---- the notes beside the steps, for a web page ------------------------------------------------
+
+_GREEK = {"alpha": "α", "beta": "β", "lambd": "λ", "pi": "π"}
+_SUPERSCRIPT = str.maketrans("0123456789n", "⁰¹²³⁴⁵⁶⁷⁸⁹ⁿ")
+_GROUP = r"\((?:[^()]|\([^()]*\))*\)"  # parentheses, with at most one level inside
+
+
+def html_note(note: str) -> str:
+    """A step's note (plain text, :func:`text`'s notation) as HTML a textbook would print:
+    ``exp(x)`` as e with a superscript, powers raised, ``*`` as a centred dot, a minus sign for a
+    hyphen, ≠ ≤ ≥, Greek parameters. Display only: the note's words and order are kept.
+
+    >>> html_note("d/du[1/u] = -1/u**2, then put back u = 1 + exp(-z)")
+    'd/du[1/u] = −1/u², then put back u = 1 + e<sup>−z</sup>'
+    >>> html_note("d/dz[z**n] = n*z**(n - 1) with n = 2; 1/2 != 0")
+    'd/dz[zⁿ] = n·z<sup>n − 1</sup> with n = 2; 1/2 ≠ 0'
+    """
+    import html
+    import re
+
+    s = html.escape(note, quote=False)
+    s = s.replace("!=", "≠").replace("&lt;=", "≤").replace("&gt;=", "≥").replace("-&gt;", "→")
+    s = re.sub(r"(?<![\w.])-(?=[\w(\[|])", "−", s)  # a sign: -z, -1/u, -(...)
+    s = s.replace(" - ", " − ")
+    s = re.sub(r"\b(" + "|".join(_GREEK) + r")\b", lambda m: _GREEK[m.group(1)], s)
+
+    def power(m: re.Match) -> str:
+        e = m.group(1)
+        if re.fullmatch(r"[0-9n]", e):
+            return e.translate(_SUPERSCRIPT)
+        return f"<sup>{e[1:-1] if e.startswith('(') else e}</sup>"
+
+    s = re.sub(r"\*\*(" + _GROUP + r"|[\w.]+)", power, s)
+    s = re.sub(r"\bexp(" + _GROUP + ")", lambda m: f"e<sup>{m.group(1)[1:-1]}</sup>", s)
+    s = re.sub(r"\bsqrt\(", "√(", s)
+    return s.replace(" * ", " · ").replace("*", "·")
