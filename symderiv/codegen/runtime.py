@@ -233,10 +233,7 @@ def _one_chunk(body, z, nout, params, dtype):
     float32 with a float32 body), and no ``out``: the body writes straight into fresh outputs (a
     strided 1-d input is read as it is: the ufuncs take strides). Every view made here costs a
     tenth of a microsecond, on calls of a few."""
-    try:
-        ws = _local.ws
-    except AttributeError:
-        ws = _workspace()
+    ws = _workspace()
     ws.size = z.size
     if z.ndim == 1:
         if nout == 1:

@@ -30,6 +30,8 @@ names. :func:`text` and :func:`latex` print them as a textbook does:
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 
 import sympy
@@ -311,9 +313,6 @@ def html_note(note: str) -> str:
     >>> html_note("d/dz[z**n] = n*z**(n - 1) with n = 2; 1/2 != 0")
     'd/dz[zⁿ] = n·z<sup>n − 1</sup> with n = 2; 1/2 ≠ 0'
     """
-    import html
-    import re
-
     s = html.escape(note, quote=False)
     s = s.replace("!=", "≠").replace("&lt;=", "≤").replace("&gt;=", "≥").replace("-&gt;", "→")
     s = re.sub(r"(?<![\w.])-(?=[\w(\[|])", "−", s)  # a sign: -z, -1/u, -(...)
