@@ -12,8 +12,9 @@ as many back-to-back calls as take 0.3 ms (a single call from about 10^5 element
 
 - ``ours``: ``NAME_value_and_grad(z)``, fresh outputs;
 - ``floor``: the bare sequence of ufunc calls that kernel makes (its chunk function, the float32
-  one where float32 input is computed in float32), called once on the whole array with
-  preallocated outputs and scratch: no dtype handling, no chunks, no threads around it;
+  one where float32 input is computed in float32; where it is widened, the casts to float64 and
+  back and the float64 one), called once on the whole array with preallocated outputs and
+  scratch: no dtype handling, no chunks, no threads around it;
 - ``torch``: PyTorch CPU ``y = f(x); y.backward(ones)`` on the same data, where torch has the
   activation (the function the accuracy report compares with);
 - for the lesson's four, ``NAME_grad(z)`` against the lesson's NumPy code for the derivative
@@ -60,15 +61,25 @@ def floor(name: str, z: np.ndarray):
     module = importlib.import_module(f"symderiv.kernels.{name}")
     runtime = importlib.import_module("symderiv.kernels._runtime")
     body = getattr(module, f"_{name}_value_and_grad")
-    if z.dtype == np.float32:
-        body = getattr(module, f"_{name}_value_and_grad_f32", None)
-        if body is None:  # widened: the float64 sequence on the widened input (the cast is ours)
-            z = z.astype(np.float64)
-            body = getattr(module, f"_{name}_value_and_grad")
     params = {p: v.default for p, v in _defaults(getattr(kernels, f"{name}_value_and_grad")).items()}
     outs = [np.empty(z.size, z.dtype), np.empty(z.size, z.dtype)]
     ws = runtime._Workspace(z.size)
     flat = z.reshape(-1)
+    if z.dtype == np.float32:
+        if hasattr(module, f"_{name}_value_and_grad_f32"):
+            body = getattr(module, f"_{name}_value_and_grad_f32")
+        else:  # widened: the casts to float64 and back are calls of that sequence too
+            wide, results = np.empty(z.size), [np.empty(z.size), np.empty(z.size)]
+
+            def run():
+                with np.errstate(all="ignore"):
+                    np.copyto(wide, flat)
+                    body(wide, results, ws, **params)
+                    for o, r in zip(outs, results, strict=True):
+                        np.copyto(o, r, casting="same_kind")
+
+            run()
+            return run
 
     def run():
         with np.errstate(all="ignore"):

@@ -455,14 +455,15 @@ def test_kernels_import_and_run_with_the_runtime_dependencies_alone():
 
 @pytest.mark.parametrize("name", names())
 def test_one_chunk_calls_and_equal_thread_shares_give_the_bits_of_the_general_path(name, monkeypatch):
-    # a fresh-output call of at most one chunk (CHUNK elements) skips apply's bookkeeping, and a
+    # a fresh-output call of at most one chunk (CHUNK elements, CHUNK32 for a float32 body: one
+    # more is two chunks) skips apply's bookkeeping, and a
     # threaded call splits the input into equal shares, one of them computed by the calling
     # thread: neither may change a bit against out= into strided arrays (the general path) in
     # one thread, in float64 and float32, whatever the input's layout
     runtime = importlib.import_module("symderiv.kernels._runtime")
     rng = np.random.default_rng(11)
     for dtype in (np.float64, np.float32):
-        for n in (1, 1000, runtime.CHUNK, 100_003):
+        for n in (1, 1000, runtime.CHUNK, 100_003) + ((runtime.CHUNK32, runtime.CHUNK32 + 1) if dtype == np.float32 else ()):
             z = (rng.normal(0, 5, n) * rng.choice([1, 1e-3, 100], n)).astype(dtype)
             for kind in ("", "_grad", "_grad2", "_value_and_grad"):
                 f = getattr(kernels, f"{name}{kind}")
