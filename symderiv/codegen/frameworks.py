@@ -341,7 +341,10 @@ def _render(kernel, framework: str) -> str:
         f'def {n}(x, *, convention="{framework}"{pdefault}):',
         f'    """{n}(x), {what}.',
         "",
-        f"    Computed in float64 and rounded once to x's dtype. ``convention`` ({', '.join(CONVENTIONS)})",
+        ("    CPU float64 and float32 tensors are computed by the NumPy kernels (float32 in float32 where\n"
+         "    the kernel keeps its float32 ULP bound); others in float64 and rounded once to x's dtype.\n    "
+         if framework == "torch" else "    Computed in float64 and rounded once to x's dtype. ")
+        + f"``convention`` ({', '.join(CONVENTIONS)})",
         "    gives the derivatives' values at kinks." + (f"\n\n    Parameters:{pdoc}" if pdoc else ""),
         '    """',
         *_check_params(act),
