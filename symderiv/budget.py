@@ -4,8 +4,9 @@
 runs too long. It uses ``SIGALRM``, which interrupts Python code between two
 bytecodes, so also SymPy and mpmath (pure Python over big integers). The
 alarm is raised as a ``BaseException`` that ``except Exception`` inside SymPy
-cannot swallow, and it repeats every half second until the block has unwound,
-so even a handler that swallows it once cannot keep the budget from holding.
+cannot swallow, and it repeats every 0.1 s until the block has unwound, so even a
+handler that swallows it once cannot keep the budget from holding (an exception raised in a
+``gc`` callback, such as Hypothesis's, is printed and dropped by Python itself).
 Only a single C call (one multiplication of huge integers) delays it; the parser's
 limits (:data:`symderiv.parse.LIMITS`) keep those small.
 
@@ -37,7 +38,10 @@ from .errors import BudgetExceeded, SymderivError
 
 __all__ = ["MAX_MEMORY_MB", "Expired", "default_memory_limit", "limit_memory", "time_limit"]
 
-_REPEAT = 0.5  # seconds between repeated alarms once the budget is spent
+#: Seconds between repeated alarms once the budget is spent: what a swallowed alarm costs. At
+#: 0.5 s, one swallowed by a gc callback let a 1.5 s share run to 2 s, and the next claim of
+#: ``verify --timeout 2`` was "not attempted" (a flaky test).
+_REPEAT = 0.1
 
 
 class Expired(BaseException):
