@@ -347,7 +347,16 @@ def derivative(expr: Expr, order: int = 1, values: Mapping[Symbol, Expr] | None 
     compact = _even_compact(merged) if not rough & {S.Zero} else None
     if compact is not None:
         return compact
-    return Piecewise(*[(m.expr, m.condition()) for m in merged])
+    # equal formulas on both sides of a break (|log|z||' is -1/z on (-1, 0) and (0, 1)) as one
+    # piece on a union of intervals: SymPy's own merge writes its condition in CNF, four clauses
+    # of which none is an interval
+    args: list[tuple[Expr, Expr]] = []
+    for m in merged:
+        if args and args[-1][0] == m.expr:
+            args[-1] = (m.expr, sympy.Or(args[-1][1], m.condition()))
+        else:
+            args.append((m.expr, m.condition()))
+    return Piecewise(*args)
 
 
 def _even_compact(merged: list[Piece]) -> Expr | None:

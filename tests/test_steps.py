@@ -313,6 +313,40 @@ def test_custom_expression_with_a_half_line_domain():
     assert s.result == 1 / z and s.steps[0].rule == "derivative of log"
 
 
+def test_nested_abs_rewritten_into_intervals_and_checked(run_cli):
+    # |log|z||: rewriting the Abs left conditions such as log(z) >= 0, which a comparison of a
+    # non-real number (log(z) at z < 0) made impossible to evaluate: every step check failed and
+    # `steps` exited 70 ("internal error"). By hand: log(-z) for z < -1, -log(-z) on (-1, 0),
+    # -log(z) on (0, 1), log(z) for z > 1; g' = 1/z outside [-1, 1] and -1/z inside, off 0
+    s = steps(custom("Abs(log(Abs(z)))"))
+    first = s.steps[0]
+    assert first.rule == "rewrite by cases"
+    pw = first.after.args[0]
+    assert isinstance(pw, Piecewise)
+    assert all(not r.has(sympy.log) for r in pw.atoms(sympy.core.relational.Relational))
+    for t, want in ((-3, sympy.log(3)), (Rational(-1, 2), -sympy.log(Rational(1, 2))),
+                    (Rational(1, 2), -sympy.log(Rational(1, 2))), (3, sympy.log(3))):
+        assert sympy.simplify(pw.subs(z, t) - want) == 0, t
+    for t, want in ((-3, Rational(-1, 3)), (Rational(-1, 2), 2), (Rational(1, 2), -2), (3, Rational(1, 3))):
+        assert s.result.subs(z, t) == want, t
+    middle = [c for e, c in s.result.args if e == -1 / z]
+    assert len(middle) == 1
+    assert middle[0].as_set() == sympy.Union(sympy.Interval.open(-1, 0), sympy.Interval.open(0, 1))
+    r = run_cli("steps", "--expr", "Abs(log(Abs(z)))")
+    assert r.returncode == 0 and r.stderr == "" and "-log(-z) if -1 < z < 0" in r.stdout
+
+
+def test_piecewise_conditions_are_decided_as_and_and_or_decide():
+    from symderiv.teach.verify import _holds
+
+    x = {z: sympy.Float(-2)}
+    assert _holds((z < 0) | (sympy.log(z) >= 0), x) is True  # log(-2) is not real: not needed
+    assert _holds((z >= 0) & (sympy.log(z) >= 0), x) is False
+    assert _holds((z < 0) & (sympy.log(z) >= 0), x) is None  # needed, and undecidable
+    assert _holds(sympy.Not(z > 0), x) is True
+    assert evaluate(Piecewise((z, (z < 0) | (sympy.log(z) >= 0)), (-z, True)), {z: -2}) == -2
+
+
 def test_a_wrong_rule_is_caught(monkeypatch):
     real = steps_module._rule
 

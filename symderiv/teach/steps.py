@@ -498,6 +498,20 @@ def _require_real(g: Expr, values: Mapping, bps: list[float]) -> None:
         raise SymderivError("g(z) is not real and finite at enough points of [-4.3, 4.1] to check a derivation")
 
 
+def _by_intervals(pw: Expr, values: dict) -> Expr:
+    """``pw`` as a teacher writes it: where a condition compares more than z with a number
+    (``log(z) >= 0``, left by rewriting ``Abs(log(Abs(z)))``), one formula per open interval
+    between the breakpoints instead (the step is claimed off them)."""
+    rels = pw.atoms(sympy.core.relational.Relational)
+    if all((r.lhs == z and not r.rhs.has(z)) or (r.rhs == z and not r.lhs.has(z)) for r in rels):
+        return pw
+    try:
+        parts = calculus.pieces(pw, values)
+    except SymderivError:
+        return pw
+    return Piecewise(*[(p.expr, p.condition()) for p in parts])
+
+
 def steps(
     name: str | Activation,
     params: Mapping[str, object] | None = None,
@@ -557,7 +571,7 @@ def steps(
         add("definition", current, Derivative(start, z), why, gz)
         current = Derivative(start, z)
     if start.has(Piecewise, Max, Min, sympy.Abs) and not isinstance(start, Piecewise):
-        pw = calculus.to_piecewise(start)
+        pw = _by_intervals(calculus.to_piecewise(start), values)
         if not pw.has(Max, Min, sympy.Abs) and pw != start:
             add("rewrite by cases", current, Derivative(pw, z), f"{tx(start)} = {tx(pw)}", gz)
             current = Derivative(pw, z)

@@ -137,19 +137,42 @@ def _eval(e: Expr, env: dict) -> mpmath.mpf:
         bb = _eval(b, env)
         return _eval(f, {**env, var: bb + side * mpmath.mpf(10) ** -(DIGITS - 5)})
     try:  # SymPy refusing a value (Max of a complex number, a comparison with zoo): not real here
-        if not e.has(*_SPECIAL):
+        if not e.has(*_SPECIAL, Piecewise):
             subs = {k: _float(v) for k, v in env.items() if k in e.free_symbols}
             return _to_mp(e.xreplace(subs).evalf(mpmath.mp.dps + 5))
-        if isinstance(e, Piecewise):
+        if isinstance(e, Piecewise):  # its conditions decided here: SymPy's raise on a non-real one
             subs = {k: _float(v) for k, v in env.items()}
             for value, cond in e.args:
-                if bool(cond.xreplace(subs)):
+                holds = _holds(cond, subs)
+                if holds is None:
+                    return mpmath.nan
+                if holds:
                     return _eval(value, env)
             return mpmath.nan
         args = [_float(_eval(arg, env)) if isinstance(arg, Expr) else arg for arg in e.args]
         return _to_mp(e.func(*args).evalf(mpmath.mp.dps + 5))
     except (TypeError, ValueError):
         return mpmath.nan
+
+
+def _holds(cond, subs: dict) -> bool | None:
+    """Whether a Piecewise condition holds at ``subs``, as Python's ``and`` and ``or`` decide it:
+    a comparison that cannot be made (of a non-real number: ``log(z) >= 0`` at z < 0) is None,
+    which decides nothing unless it must (``(z >= 0) | (log(-z) >= 0)`` holds at z = 1, as the
+    Piecewise that ``Abs(log(Abs(z)))`` is rewritten into needs)."""
+    if isinstance(cond, (sympy.And, sympy.Or)):
+        stop = isinstance(cond, sympy.Or)  # the value that decides: True for an Or, False for an And
+        seen = [_holds(arg, subs) for arg in cond.args]
+        if stop in seen:
+            return stop
+        return None if None in seen else not stop
+    if isinstance(cond, sympy.Not):
+        inner = _holds(cond.args[0], subs)
+        return None if inner is None else not inner
+    try:
+        return bool(cond.xreplace(subs))
+    except TypeError:  # "Invalid comparison of non-real ...", or an undecidable relational
+        return None
 
 
 def _float(v) -> Expr:
