@@ -343,3 +343,57 @@ def test_importing_the_numpy_kernels_needs_neither_framework():
             "assert not {'torch', 'jax', 'dask', 'cupy'} & set(sys.modules), sorted(sys.modules)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+# ------------------------------------------------------------------ torch.compile
+@pytest.mark.parametrize("name", ["sigmoid", "silu", "leaky_relu", "gelu", "hardtanh"])
+def test_torch_compile_traces_the_drop_ins_in_one_graph(name):
+    """Under torch.compile the drop-ins run their torch forms, which dynamo traces: before, the
+    NumPy path broke the graph five times per call (ndarray.dtype, numpy.errstate) and warned
+    about is_functorch_wrapped_tensor. Values and gradients through AOTAutograd (forward and
+    backward traced, no C++ compiler needed) are those of the torch forms run eagerly, within
+    rounding; the tails (z = +-40) are mpmath's."""
+    torch = _torch()
+    import importlib
+
+    from symderiv.kernels import torch as st
+    from symderiv.kernels.torch import _runtime
+
+    dynamo = importlib.import_module("torch._dynamo")
+
+    fn = getattr(st, name)
+    x = torch.tensor(np.concatenate([_away_from_kinks(get(name)), [40.0, -40.0]]), dtype=torch.float64)
+    dynamo.reset()
+    explained = dynamo.explain(fn)(x)
+    assert explained.graph_break_count == 0 and explained.graph_count == 1, explained.break_reasons
+    compiled = torch.compile(fn, backend="aot_eager", fullgraph=True)
+    got, want = x.clone().requires_grad_(), x.clone().requires_grad_()
+    yc = compiled(got)
+    yc.sum().backward()
+    use = _runtime.USE_NUMPY_ON_CPU
+    _runtime.USE_NUMPY_ON_CPU = False  # eagerly, the same forms
+    try:
+        ye = fn(want)
+        ye.sum().backward()
+    finally:
+        _runtime.USE_NUMPY_ON_CPU = use
+    np.testing.assert_allclose(yc.detach().numpy(), ye.detach().numpy(), rtol=4e-16, atol=0)
+    np.testing.assert_allclose(got.grad.numpy(), want.grad.numpy(), rtol=1e-15, atol=0)
+    for g, t in zip(got.grad[-2:].tolist(), (40.0, -40.0), strict=True):
+        exact = _mp_exact(name, "grad", t)
+        assert abs(g - exact) <= 1e-15 * abs(exact), (t, g, exact)
+
+
+def test_torch_compile_with_inductor_keeps_the_tail():
+    """The default backend (inductor, C++ on the CPU) fuses the forms and keeps sigmoid'(40)."""
+    torch = _torch()
+    import shutil
+
+    if shutil.which("g++") is None and shutil.which("c++") is None:
+        pytest.skip("inductor needs a C++ compiler")
+    from symderiv.kernels import torch as st
+
+    x = torch.tensor([40.0, -40.0, 0.5], dtype=torch.float64, requires_grad=True)
+    torch.compile(st.sigmoid)(x).sum().backward()
+    want = [_mp_exact("sigmoid", "grad", v) for v in (40.0, -40.0, 0.5)]
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=4e-16)

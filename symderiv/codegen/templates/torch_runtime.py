@@ -61,7 +61,12 @@ except AttributeError:  # pragma: no cover - older torch
         return False
 
 
+_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)
+
+
 def _on_numpy(x):
+    if _compiling():  # torch.compile traces the torch forms into its graph, where inductor fuses them
+        return False
     return (USE_NUMPY_ON_CPU and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
             and x.layout == torch.strided and not _wrapped(x))
 
