@@ -224,6 +224,8 @@ def _zero_boundary(f: Expr) -> list[Expr]:
     if den.has(z):
         sets.append(sympy.solveset(den, z, S.Reals))
     for found in sets:
+        if found is S.EmptySet:  # no real zero (tanh(z)**2 - 1): not a FiniteSet, nor its boundary
+            continue
         if isinstance(found, sympy.ConditionSet) or found.has(sympy.ImageSet):
             raise SymderivError(f"cannot locate where {f} changes sign")
         if not isinstance(found, sympy.FiniteSet):
