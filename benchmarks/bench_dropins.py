@@ -1,11 +1,13 @@
 """The PyTorch and JAX drop-ins against the frameworks' built-ins: forward + backward, as ratios.
 
-    python benchmarks/bench_dropins.py [--n 1000000] [--k 15] [--dtype float64 float32]
+    python benchmarks/bench_dropins.py [--n 1000000] [--k 15] [--dtype float64 float32] [--compile]
 
 For every activation the framework has, ``ours / theirs`` for one forward and one backward
 (``y = f(x); y.backward(ones)`` in PyTorch; ``jax.jit(jax.vjp ...)`` in JAX), best of ``k``
-runs timed alternately in the same process on the same N(0, 5) data. Run it on a quiet machine
-and report the CPU with the figures (printed first).
+runs timed alternately in the same process on the same N(0, 5) data. ``--compile`` adds, for
+PyTorch, both under ``torch.compile`` (inductor; compiled before timing): there the drop-ins run
+their torch forms, traced and fused. Run it on a quiet machine and report the CPU with the
+figures (printed first).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _best_alternating(fns, k: int) -> list[float]:
     return best
 
 
-def bench_torch(n: int, k: int, dtypes) -> None:
+def bench_torch(n: int, k: int, dtypes, compiled: bool = False) -> None:
     import torch
     from symderiv.kernels import torch as st
 
@@ -61,9 +63,18 @@ def bench_torch(n: int, k: int, dtypes) -> None:
                     f(xx).backward(ones)
                 return run
 
-            a, b = _best_alternating([step(ours), step(theirs)], k)
-            print(f"  {dtype_name:8s} {act.name:14s} ours {a * 1e3:8.3f} ms  torch {b * 1e3:8.3f} ms  "
-                  f"ratio {a / b:5.2f}")
+            runs = [step(ours), step(theirs)]
+            if compiled:
+                runs += [step(torch.compile(ours)), step(torch.compile(theirs))]
+                for warm in runs[2:]:
+                    warm()  # compile
+            a, b, *c = _best_alternating(runs, k)
+            line = (f"  {dtype_name:8s} {act.name:14s} ours {a * 1e3:8.3f} ms  torch {b * 1e3:8.3f} ms  "
+                    f"ratio {a / b:5.2f}")
+            if c:
+                line += (f"  | compiled: ours {c[0] * 1e3:8.3f} ms  torch {c[1] * 1e3:8.3f} ms  "
+                         f"ratio {c[0] / c[1]:5.2f}  ours compiled / torch eager {c[0] / b:5.2f}")
+            print(line, flush=True)
 
 
 def bench_jax(n: int, k: int, dtypes) -> None:
@@ -103,10 +114,11 @@ def main() -> None:
     p.add_argument("--k", type=int, default=15)
     p.add_argument("--dtype", nargs="+", default=["float64", "float32"])
     p.add_argument("--framework", nargs="+", default=["torch", "jax"])
+    p.add_argument("--compile", action="store_true", help="PyTorch: also both under torch.compile")
     args = p.parse_args()
     print(f"{_cpu()}; n = {args.n}, best of {args.k}, timed alternately")
     if "torch" in args.framework:
-        bench_torch(args.n, args.k, args.dtype)
+        bench_torch(args.n, args.k, args.dtype, args.compile)
     if "jax" in args.framework:
         bench_jax(args.n, args.k, args.dtype)
 

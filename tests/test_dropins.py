@@ -397,3 +397,20 @@ def test_torch_compile_with_inductor_keeps_the_tail():
     torch.compile(st.sigmoid)(x).sum().backward()
     want = [_mp_exact("sigmoid", "grad", v) for v in (40.0, -40.0, 0.5)]
     np.testing.assert_allclose(x.grad.numpy(), want, rtol=4e-16)
+
+
+def test_torch_compile_can_still_call_the_numpy_kernels(monkeypatch):
+    """TRACE_UNDER_COMPILE = False: the NumPy kernels' bits under torch.compile, at graph breaks."""
+    torch = _torch()
+    from symderiv.kernels import torch as st
+    from symderiv.kernels.torch import _runtime
+
+    from symderiv import kernels
+
+    monkeypatch.setattr(_runtime, "TRACE_UNDER_COMPILE", False)
+    x = torch.tensor(_GRID[np.abs(_GRID) < 700], dtype=torch.float64, requires_grad=True)
+    y = torch.compile(st.silu, backend="aot_eager")(x)
+    y.sum().backward()
+    value, grad = kernels.silu_value_and_grad(x.detach().numpy())
+    np.testing.assert_array_equal(y.detach().numpy(), value)
+    np.testing.assert_array_equal(x.grad.numpy(), grad)

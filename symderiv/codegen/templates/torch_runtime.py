@@ -61,11 +61,19 @@ except AttributeError:  # pragma: no cover - older torch
         return False
 
 
+#: Under torch.compile the torch forms are traced into the graph (one graph, ``fullgraph=True``
+#: works; inductor fuses them). False: CPU float32/float64 tensors still go to the NumPy kernels,
+#: at a graph break per call (no ``fullgraph``), which measured faster here for some
+#: activations (benchmarks/bench_dropins.py --compile: float32 leaky_relu 3.5 against 9.0 ms at
+#: 10^6, as the forms compute float32 in float64 and inductor stores the boolean masks the
+#: backward keeps slowly).
+TRACE_UNDER_COMPILE = True
+
 _compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)
 
 
 def _on_numpy(x):
-    if _compiling():  # torch.compile traces the torch forms into its graph, where inductor fuses them
+    if TRACE_UNDER_COMPILE and _compiling():
         return False
     return (USE_NUMPY_ON_CPU and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
             and x.layout == torch.strided and not _wrapped(x))
