@@ -301,6 +301,28 @@ def test_jax_float32_without_x64_keeps_the_tails():
     assert r.returncode == 0, r.stderr[-2000:]
 
 
+def test_jax_float32_tanh_of_tiny_inputs_is_the_input():
+    """XLA flushes a subnormal 2|x| to 0, so tanh from expm1 gave tanh(1e-40) = 0; below 2^-12
+    tanh(x) rounds to x in float32, and the drop-in returns x there (mpmath: within 2.5 ULP, the
+    expm1 form's worst on the float32 grid, on both sides of that threshold)."""
+    pytest.importorskip("jax")
+    code = (
+        "import jax, jax.numpy as jnp, mpmath, numpy as np\n"
+        "from symderiv.kernels import jax as sj\n"
+        "x = np.array([1e-40, -1e-40, 1e-30, 2.0**-12 * 0.999, 2.0**-12, 2.0**-12 * 1.001, 0.01, -0.3],"
+        " dtype=np.float32)\n"
+        "got = np.asarray(sj.tanh(jnp.asarray(x)))\n"
+        "assert got.dtype == np.float32\n"
+        "for v, g in zip(x, got):\n"
+        "    want = float(mpmath.tanh(mpmath.mpf(float(v))))\n"
+        "    assert abs(float(g) - want) <= 2.5 * float(np.spacing(np.float32(abs(want)))), (v, g, want)\n"
+        "assert (got[:4] == x[:4]).all()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={"JAX_ENABLE_X64": "0", "PATH": "/usr/bin:/bin", "JAX_PLATFORMS": "cpu"})
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
 # ------------------------------------------------------------------ modules and bad input
 def test_modules_wrap_the_functions():
     torch = _torch()
