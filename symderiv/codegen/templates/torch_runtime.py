@@ -73,8 +73,9 @@ _compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: F
 
 
 def _on_numpy(x):
-    if TRACE_UNDER_COMPILE and _compiling():
-        return False
+    if _compiling():  # (dynamo cannot trace _wrapped, and warns)
+        return (not TRACE_UNDER_COMPILE and USE_NUMPY_ON_CPU and x.device.type == "cpu"
+                and x.dtype in (torch.float32, torch.float64) and x.layout == torch.strided)
     return (USE_NUMPY_ON_CPU and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
             and x.layout == torch.strided and not _wrapped(x))
 
