@@ -421,18 +421,34 @@ def test_torch_compile_with_inductor_keeps_the_tail():
     np.testing.assert_allclose(x.grad.numpy(), want, rtol=4e-16)
 
 
-def test_torch_compile_can_still_call_the_numpy_kernels(monkeypatch):
-    """TRACE_UNDER_COMPILE = False: the NumPy kernels' bits under torch.compile, at graph breaks."""
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_torch_compile_can_still_call_the_numpy_kernels(monkeypatch, dtype):
+    """TRACE_UNDER_COMPILE = False: under torch.compile the NumPy kernels run as custom operators,
+    opaque to the compiler: one graph (fullgraph), and the NumPy kernels' bits, float32 computed
+    in float32; kink conventions still apply (leaky_relu'(0) = 1 under JAX's)."""
     torch = _torch()
+    import importlib
+
     from symderiv.kernels import torch as st
     from symderiv.kernels.torch import _runtime
 
     from symderiv import kernels
 
+    dynamo = importlib.import_module("torch._dynamo")
     monkeypatch.setattr(_runtime, "TRACE_UNDER_COMPILE", False)
-    x = torch.tensor(_GRID[np.abs(_GRID) < 700], dtype=torch.float64, requires_grad=True)
-    y = torch.compile(st.silu, backend="aot_eager")(x)
-    y.sum().backward()
-    value, grad = kernels.silu_value_and_grad(x.detach().numpy())
-    np.testing.assert_array_equal(y.detach().numpy(), value)
-    np.testing.assert_array_equal(x.grad.numpy(), grad)
+    x = torch.tensor(_GRID[np.abs(_GRID) < 700]).to(getattr(torch, dtype))
+    dynamo.reset()
+    explained = dynamo.explain(st.silu)(x.clone().requires_grad_())
+    assert explained.graph_break_count == 0 and explained.graph_count == 1, explained.break_reasons
+    for name, kw in (("silu", {}), ("leaky_relu", {"alpha": 0.1})):
+        xr = x.clone().requires_grad_()
+        y = torch.compile(getattr(st, name), backend="aot_eager", fullgraph=True)(xr, **kw)
+        y.sum().backward()
+        value, grad = getattr(kernels, f"{name}_value_and_grad")(x.numpy(), **kw)
+        assert y.dtype == xr.grad.dtype == x.dtype
+        np.testing.assert_array_equal(y.detach().numpy(), value)
+        np.testing.assert_array_equal(xr.grad.numpy(), grad)
+    zero = torch.tensor([0.0, -1.0], dtype=x.dtype, requires_grad=True)
+    f = torch.compile(lambda t: st.leaky_relu(t, alpha=0.1, convention="jax"), backend="aot_eager", fullgraph=True)
+    f(zero).sum().backward()
+    assert zero.grad.tolist() == [1.0, pytest.approx(0.1)]

@@ -61,21 +61,23 @@ except AttributeError:  # pragma: no cover - older torch
         return False
 
 
-#: Under torch.compile the torch forms are traced into the graph (one graph, ``fullgraph=True``
-#: works; inductor fuses them). False: CPU float32/float64 tensors still go to the NumPy kernels,
-#: at a graph break per call (no ``fullgraph``), which measured faster here for some
-#: activations (benchmarks/bench_dropins.py --compile: float32 leaky_relu 3.5 against 9.0 ms at
-#: 10^6, as the forms compute float32 in float64 and inductor stores the boolean masks the
-#: backward keeps slowly).
+#: Under torch.compile the torch forms are traced into the graph (inductor fuses them). False:
+#: CPU float32/float64 tensors still go to the NumPy kernels, as the custom operators
+#: ``symderiv::kernel`` and ``symderiv::value_and_grad``, opaque to the compiler (one graph
+#: still, ``fullgraph=True`` works); measured faster here for some activations
+#: (benchmarks/bench_dropins.py --compile: float32 leaky_relu 3.5 against 9.0 ms at 10^6, as the
+#: forms compute float32 in float64 and inductor stores the boolean masks the backward keeps
+#: slowly).
 TRACE_UNDER_COMPILE = True
 
 _compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)
 
 
 def _on_numpy(x):
-    if _compiling():  # (dynamo cannot trace _wrapped, and warns)
-        return (not TRACE_UNDER_COMPILE and USE_NUMPY_ON_CPU and x.device.type == "cpu"
-                and x.dtype in (torch.float32, torch.float64) and x.layout == torch.strided)
+    if _compiling():  # the custom operators (dynamo cannot trace _wrapped, and warns)
+        return (not TRACE_UNDER_COMPILE and _custom_op is not None and USE_NUMPY_ON_CPU
+                and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+                and x.layout == torch.strided)
     return (USE_NUMPY_ON_CPU and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
             and x.layout == torch.strided and not _wrapped(x))
 
@@ -98,10 +100,47 @@ def _as_numpy(x):
     return x.detach().numpy()
 
 
+#: The activations by name, for the custom operators (which take names, not objects).
+_ACTIVATIONS = {}
+
+
+def _numpy_one(x, act, order, params):
+    return torch.from_numpy(act.numpy[order](_as_numpy(x), **dict(zip(act.params, params))))
+
+
+def _numpy_pair(x, act, params):
+    value, grad = act.numpy[2](_as_numpy(x), **dict(zip(act.params, params)))
+    return torch.from_numpy(value), torch.from_numpy(grad)
+
+
+_custom_op = getattr(getattr(torch, "library", None), "custom_op", None)
+if _custom_op is not None:
+    @_custom_op("symderiv::kernel", mutates_args=())
+    def _op_kernel(x: torch.Tensor, name: str, order: int, params: list[float]) -> torch.Tensor:
+        """The NumPy kernel for g (order 0) or g' (1) of ``name``, for torch.compile."""
+        return _numpy_one(x, _ACTIVATIONS[name], order, params)
+
+    @_op_kernel.register_fake
+    def _(x, name, order, params):
+        return torch.empty(x.shape, dtype=x.dtype)  # the kernels' outputs are C-contiguous
+
+    @_custom_op("symderiv::value_and_grad", mutates_args=())
+    def _op_pair(x: torch.Tensor, name: str, params: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The NumPy kernel for (g, g') of ``name``, for torch.compile."""
+        return _numpy_pair(x, _ACTIVATIONS[name], params)
+
+    @_op_pair.register_fake
+    def _(x, name, params):
+        return torch.empty(x.shape, dtype=x.dtype), torch.empty(x.shape, dtype=x.dtype)
+
+
 def _eval(act, order, x, convention, params):
     """g^(order)(x) at ``convention``'s kink values, in x's float dtype."""
     if order < 2 and _on_numpy(x):
-        r = torch.from_numpy(act.numpy[order](_as_numpy(x), **dict(zip(act.params, params)))).to(x.dtype)
+        if _compiling():
+            r = _op_kernel(x, act.name, order, list(params))
+        else:
+            r = _numpy_one(x, act, order, params)
         return _patch_kinks(act, order, x, r, convention, params)
     w = _work(x)
     return _finish(act, order, w, (act.g, act.grad, act.grad2)[order](w, *params), x, convention, params)
@@ -110,9 +149,8 @@ def _eval(act, order, x, convention, params):
 def _eval_pair(act, x, convention, params):
     """(g(x), g'(x)) from one pass over the shared work."""
     if _on_numpy(x):
-        value, grad = act.numpy[2](_as_numpy(x), **dict(zip(act.params, params)))
-        return (torch.from_numpy(value).to(x.dtype),
-                _patch_kinks(act, 1, x, torch.from_numpy(grad).to(x.dtype), convention, params))
+        value, grad = (_op_pair(x, act.name, list(params)) if _compiling() else _numpy_pair(x, act, params))
+        return value, _patch_kinks(act, 1, x, grad, convention, params)
     w = _work(x)
     value, grad = act.value_and_grad(w, *params)
     return (_finish(act, 0, w, value, x, convention, params),
@@ -178,6 +216,7 @@ class Activation:
         self.value_and_grad = value_and_grad
         #: the NumPy kernels (g, g', value_and_grad) and the names of the parameters
         self.numpy, self.params = numpy, params
+        _ACTIVATIONS[name] = self
 
     def apply(self, x, convention, params):
         _convention(self.name, convention)
