@@ -114,6 +114,24 @@ def test_the_drop_ins_of_a_custom_activation(packages):
     (g,) = torch.autograd.grad(qt.quick_gelu(x).sum(), x)
     np.testing.assert_array_equal(g.numpy(), importlib.import_module("quick_gelu").quick_gelu_grad(x.detach().numpy()))
     assert isinstance(qt.QuickGelu(), torch.nn.Module)
+    # under torch.compile with the NumPy kernels as custom operators, each package's operators
+    # are its own (a second registration of one name would silently replace the first)
+    from symderiv.kernels import torch as st
+
+    from symderiv import kernels
+
+    runtimes = [importlib.import_module("quick_gelu.torch._runtime"), importlib.import_module("symderiv.kernels.torch._runtime")]
+    assert runtimes[0]._NAMESPACE == "quick_gelu" and runtimes[1]._NAMESPACE == "symderiv"
+    for rt in runtimes:
+        rt.TRACE_UNDER_COMPILE = False
+    try:
+        for fn, want in ((qt.quick_gelu, importlib.import_module("quick_gelu").quick_gelu_grad), (st.silu, kernels.silu_grad)):
+            xc = x.detach().clone().requires_grad_()
+            torch.compile(fn, backend="aot_eager", fullgraph=True)(xc).sum().backward()
+            np.testing.assert_array_equal(xc.grad.numpy(), want(x.detach().numpy()))
+    finally:
+        for rt in runtimes:
+            rt.TRACE_UNDER_COMPILE = True
     jax = pytest.importorskip("jax")
     qj = importlib.import_module("quick_gelu.jax")
     assert float(jax.grad(qj.quick_gelu)(0.5)) == pytest.approx(float(QUICK_GELU[2]["grad"][0](mpmath.mpf(0.5))),

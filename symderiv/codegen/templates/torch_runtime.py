@@ -114,8 +114,12 @@ def _numpy_pair(x, act, params):
 
 
 _custom_op = getattr(getattr(torch, "library", None), "custom_op", None)
+#: The operators' namespace: this package's top-level name (``symderiv``; a custom activation's
+#: package has its own copy of this module, whose operators must not replace these: a second
+#: registration of a name silently takes its place).
+_NAMESPACE = "".join(c if c.isalnum() else "_" for c in __name__.partition(".")[0])
 if _custom_op is not None:
-    @_custom_op("symderiv::kernel", mutates_args=())
+    @_custom_op(f"{_NAMESPACE}::kernel", mutates_args=())
     def _op_kernel(x: torch.Tensor, name: str, order: int, params: list[float]) -> torch.Tensor:
         """The NumPy kernel for g (order 0) or g' (1) of ``name``, for torch.compile."""
         return _numpy_one(x, _ACTIVATIONS[name], order, params)
@@ -124,7 +128,7 @@ if _custom_op is not None:
     def _(x, name, order, params):
         return torch.empty(x.shape, dtype=x.dtype)  # the kernels' outputs are C-contiguous
 
-    @_custom_op("symderiv::value_and_grad", mutates_args=())
+    @_custom_op(f"{_NAMESPACE}::value_and_grad", mutates_args=())
     def _op_pair(x: torch.Tensor, name: str, params: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
         """The NumPy kernel for (g, g') of ``name``, for torch.compile."""
         return _numpy_pair(x, _ACTIVATIONS[name], params)
