@@ -285,6 +285,14 @@ def test_jax_jit_vmap_and_second_order():
         assert f(jnp.ones(3, dtype=jnp.float32)).dtype == jnp.float32
 
 
+def _run_without_x64(code: str) -> None:
+    """``code`` in a fresh interpreter where JAX has no float64 (as float32 users run it)."""
+    pytest.importorskip("jax")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={"JAX_ENABLE_X64": "0", "PATH": "/usr/bin:/bin", "JAX_PLATFORMS": "cpu"})
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
 def test_jax_float32_without_x64_keeps_the_tails():
     """Without x64 the forms run in float32 (JAX has no float64 then): the tails stay nonzero."""
     pytest.importorskip("jax")
@@ -296,9 +304,7 @@ def test_jax_float32_without_x64_keeps_the_tails():
         "assert abs(g - 4.248354255291589e-18) <= 2 * 4.248354255291589e-18 * 2.0**-23, g\n"
         "assert float(jax.grad(jax.nn.sigmoid)(40.0)) == 0.0  # the framework's own\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                       env={"JAX_ENABLE_X64": "0", "PATH": "/usr/bin:/bin", "JAX_PLATFORMS": "cpu"})
-    assert r.returncode == 0, r.stderr[-2000:]
+    _run_without_x64(code)
 
 
 def test_jax_float32_tanh_of_tiny_inputs_is_the_input():
@@ -318,9 +324,7 @@ def test_jax_float32_tanh_of_tiny_inputs_is_the_input():
         "    assert abs(float(g) - want) <= 2.5 * float(np.spacing(np.float32(abs(want)))), (v, g, want)\n"
         "assert (got[:4] == x[:4]).all()\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                       env={"JAX_ENABLE_X64": "0", "PATH": "/usr/bin:/bin", "JAX_PLATFORMS": "cpu"})
-    assert r.returncode == 0, r.stderr[-2000:]
+    _run_without_x64(code)
 
 
 # ------------------------------------------------------------------ modules and bad input
