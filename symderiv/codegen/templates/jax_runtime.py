@@ -6,6 +6,8 @@ import math
 import jax
 import jax.numpy as jnp
 
+from .._runtime import expm1_tanh
+
 CONVENTIONS = ("torch", "jax", "left", "right", "mid")
 
 
@@ -37,12 +39,9 @@ def _work(x):
 
 
 def tanh(x):
-    """tanh from expm1 (XLA's own tanh is 6.5 ULP off near |x| = 19 in float64; this, 2.5), and x
-    itself where tanh(x) rounds to x (|x| below 2^-12 in float32, 2^-27 in float64): XLA on the
-    CPU flushes a subnormal 2|x| to 0, which gave tanh(1e-40) = 0 in float32."""
-    u = jnp.expm1(-2 * jnp.abs(x))
-    tiny = 2.0**-12 if x.dtype == jnp.float32 else 2.0**-27
-    return jnp.where(jnp.abs(x) < tiny, x, jnp.copysign(-u / (2 + u), x))
+    """tanh from expm1, as the NumPy kernels' array-API path computes it under JAX
+    (:func:`.._runtime.expm1_tanh`: XLA's own tanh is 6.5 ULP off near |x| = 19 in float64)."""
+    return expm1_tanh(jnp, x)
 
 
 def _eval(act, order, x, convention, params):
