@@ -74,12 +74,12 @@ _compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: F
 
 
 def _on_numpy(x):
-    if _compiling():  # the custom operators (dynamo cannot trace _wrapped, and warns)
-        return (not TRACE_UNDER_COMPILE and _custom_op is not None and USE_NUMPY_ON_CPU
-                and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-                and x.layout == torch.strided)
-    return (USE_NUMPY_ON_CPU and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-            and x.layout == torch.strided and not _wrapped(x))
+    if not (USE_NUMPY_ON_CPU and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+            and x.layout == torch.strided):
+        return False
+    if _compiling():  # through the custom operators (dynamo cannot trace _wrapped, and warns)
+        return not TRACE_UNDER_COMPILE and _custom_op is not None
+    return not _wrapped(x)
 
 
 def _patch_kinks(act, order, x, r, convention, params):
